@@ -1,0 +1,57 @@
+# twinsock: the avs_net socket API (UDP, TCP, TLS, DTLS) for MicroPython and
+# CPython. The UDP/TCP core loads here; (D)TLS loads on first use.
+from twinsock.config import SocketConfig
+from twinsock.const import *  # noqa: F403 - the constants are public API
+from twinsock.endpoint import ResolvedEndpoint, resolve
+from twinsock.errors import (
+    EADDRINUSE,
+    EADDRNOTAVAIL,
+    EBADF,
+    ECONNREFUSED,
+    ECONNRESET,
+    EHOSTUNREACH,
+    EINVAL,
+    EIO,
+    EISCONN,
+    EMSGSIZE,
+    ENETUNREACH,
+    ENOMEM,
+    ENOTCONN,
+    ENOTSUP,
+    EOPNOTSUPP,
+    EPIPE,
+    EPROTO,
+    ERANGE,
+    ETIMEDOUT,
+    MessageTruncated,
+    NetError,
+    TLSError,
+)
+from twinsock.net import TcpSocket, UdpSocket, poll
+from twinsock.platform import cleanup, initialize, use_platform
+
+__version__ = "0.1.0"
+
+_CORE_FEATURES = ("ipv6", "server")
+_SECURE_FEATURES = ("tls", "dtls", "psk", "session_resumption", "connection_id", "dane")
+
+
+def udp_socket(config=None):
+    return UdpSocket(config)
+
+
+def tcp_socket(config=None):
+    return TcpSocket(config)
+
+
+def features():
+    """What the running platform really has, as booleans."""
+    from twinsock import platform
+
+    have = platform.get().features()
+    out = {}
+    for name in _CORE_FEATURES:
+        out[name] = bool(have.get(name, False))
+    for name in _SECURE_FEATURES:
+        out[name] = False
+    return out
