@@ -1,5 +1,7 @@
 # twinsock: the avs_net socket API (UDP, TCP, TLS, DTLS) for MicroPython and
 # CPython. The UDP/TCP core loads here; (D)TLS loads on first use.
+import sys
+
 from twinsock.config import SocketConfig
 from twinsock.const import *  # noqa: F403 - the constants are public API
 from twinsock.endpoint import ResolvedEndpoint, resolve
@@ -55,3 +57,23 @@ def features():
     for name in _SECURE_FEATURES:
         out[name] = False
     return out
+
+
+_LAZY = {
+    "SSLConfig": "twinsock.tlsconfig",
+    "PskInfo": "twinsock.tlsconfig",
+    "CertInfo": "twinsock.tlsconfig",
+    "ssl_socket": "twinsock.tls",
+    "dtls_socket": "twinsock.tls",
+}
+
+
+def __getattr__(name):
+    # (D)TLS code loads only when an application asks for it: a board that
+    # uses plain UDP/TCP never pays its heap.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError("module 'twinsock' has no attribute %r" % name)
+    # Not `from twinsock import x`: MicroPython would ask this hook again.
+    __import__(module)
+    return getattr(sys.modules[module], name)
