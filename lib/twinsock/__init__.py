@@ -50,12 +50,14 @@ def features():
     """What the running platform really has, as booleans."""
     from twinsock import platform
 
-    have = platform.get().features()
+    p = platform.get()
+    have = p.features()
+    engine = p.tls_engine()
+    if engine is not None:
+        have.update(engine.features())
     out = {}
-    for name in _CORE_FEATURES:
+    for name in _CORE_FEATURES + _SECURE_FEATURES:
         out[name] = bool(have.get(name, False))
-    for name in _SECURE_FEATURES:
-        out[name] = False
     return out
 
 

@@ -669,7 +669,7 @@ def poll(sockets, timeout_ms):
     raws = []
     ready = []
     for s in sockets:
-        if not isinstance(s, Socket):
+        if not hasattr(s, "_poll_socket"):
             raise invalid("poll: %r is not a twinsock socket" % (s,))
         raw = s._poll_socket()
         if raw is None:

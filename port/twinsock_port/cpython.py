@@ -37,6 +37,16 @@ class CPythonPlatform:
     def initialize(self):
         pass
 
+    def tls_engine(self):
+        try:
+            from twinsock_port import tls_cpython
+        except ImportError:  # pyOpenSSL not installed
+            return None
+        return tls_cpython
+
+    def tls_missing(self, dtls):
+        return "install pyOpenSSL (pip install pyOpenSSL) for TLS, DTLS and PSK on CPython"
+
     def cleanup(self):
         pass
 
@@ -92,6 +102,9 @@ class CPythonPlatform:
         raw.settimeout(timeout_ms / 1000)
         raw.connect(addr)
         raw.setblocking(False)
+
+    def no_delay(self, raw):
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def bind(self, raw, addr):
         raw.bind(addr)

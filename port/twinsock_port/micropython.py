@@ -66,6 +66,18 @@ class MicroPythonPlatform:
     def initialize(self):
         pass
 
+    def tls_engine(self):
+        try:
+            from twinsock_port import tls_micropython
+        except ImportError:  # firmware without the tls module
+            return None
+        return tls_micropython
+
+    def tls_missing(self, dtls):
+        if dtls:
+            return "this firmware's tls module has no DTLS (needs v1.25+; PSK needs v1.28+)"
+        return "this firmware has no tls module (needs v1.23+) or no PSK support (v1.28+)"
+
     def cleanup(self):
         pass
 
@@ -120,6 +132,14 @@ class MicroPythonPlatform:
                 raise OSError(ECONNREFUSED, "connection refused")
             raise
         raw.setblocking(False)
+
+    def no_delay(self, raw):
+        # Nagle against delayed ACKs costs a TLS handshake ~45 ms; the
+        # socket module has no constant for it (IPPROTO_TCP 6, TCP_NODELAY 1).
+        try:
+            raw.setsockopt(6, 1, 1)
+        except OSError:
+            pass  # lwIP builds without the option: only slower
 
     def bind(self, raw, addr):
         raw.bind(addr)

@@ -1,0 +1,425 @@
+# TLS and DTLS sockets: a secure socket owns a backend UDP/TCP socket,
+# forwards address and option calls to it, and drives a TLS engine (from
+# port/) over the backend's non-blocking platform socket. Every wait is a
+# poll here, so a receive timeout never latches the engine.
+from twinsock import platform
+from twinsock.const import (
+    OPT_ADDR_FAMILY,
+    OPT_BYTES_RECEIVED,
+    OPT_BYTES_SENT,
+    OPT_CONNECTION_ID_RESUMED,
+    OPT_DANE_TLSA_ARRAY,
+    OPT_DTLS_HANDSHAKE_TIMEOUTS,
+    OPT_FORCED_ADDR_FAMILY,
+    OPT_HAS_BUFFERED_DATA,
+    OPT_INNER_MTU,
+    OPT_MTU,
+    OPT_PREFERRED_ADDR_FAMILY,
+    OPT_RECV_TIMEOUT,
+    OPT_SESSION_RESUMED,
+    OPT_STATE,
+    SEND_TIMEOUT_MS,
+    STATE_ACCEPTED,
+    STATE_CLOSED,
+    STATE_CONNECTED,
+)
+from twinsock.endpoint import check_host, check_port
+from twinsock.errors import (
+    EBADF,
+    EISCONN,
+    ENOMEM,
+    ETIMEDOUT,
+    MessageTruncated,
+    NetError,
+    TLSError,
+    invalid,
+    unsupported,
+)
+from twinsock.net import TcpSocket, UdpSocket, check_size, option_name
+from twinsock.tlsconfig import PskInfo, SSLConfig, check_handshake_timeouts
+
+_FORWARDED = (
+    OPT_RECV_TIMEOUT,
+    OPT_STATE,
+    OPT_ADDR_FAMILY,
+    OPT_MTU,
+    OPT_PREFERRED_ADDR_FAMILY,
+    OPT_FORCED_ADDR_FAMILY,
+)
+
+
+def engine_module(dtls, psk):
+    """The platform's TLS engine module, or ENOTSUP naming what is missing."""
+    p = platform.get()
+    engine = p.tls_engine()
+    have = engine.features() if engine is not None else {}
+    what = "DTLS" if dtls else "TLS"
+    if not have.get("dtls" if dtls else "tls"):
+        raise unsupported("%s is not available on %s: %s" % (what, p.name, p.tls_missing(dtls)))
+    if psk and not have.get("psk"):
+        raise unsupported(
+            "%s with PSK is not available on %s: %s" % (what, p.name, p.tls_missing(dtls))
+        )
+    return engine
+
+
+class SecureSocket:
+    """A TLS (over TCP) or DTLS (over UDP) socket with the avs_net v-table."""
+
+    def __init__(self, ssl_config, dtls):
+        if not isinstance(ssl_config, SSLConfig):
+            raise invalid("ssl_config must be an SSLConfig, not %r" % type(ssl_config).__name__)
+        ssl_config.validate()
+        self.kind = "dtls" if dtls else "tls"
+        self._dtls = dtls
+        self._config = ssl_config
+        self._psk = isinstance(ssl_config.security, PskInfo)
+        self._engines = engine_module(dtls, self._psk)
+        backend_kind = UdpSocket if dtls else TcpSocket
+        self._backend = backend_kind(ssl_config.backend_configuration)
+        self._engine = None
+        self._handshake_timeouts = ssl_config.dtls_handshake_timeouts
+        self._sent = 0
+        self._received = 0
+        self._resumed = False
+        self._cleaned = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+    def __repr__(self):
+        return "<twinsock %s socket over %r>" % (self.kind, self._backend)
+
+    # -- checks ---------------------------------------------------------------
+
+    def _check_alive(self, what):
+        if self._cleaned:
+            raise NetError(EBADF, "%s: socket was cleaned up" % what)
+
+    def _failed(self, exc, what):
+        self._check_alive(what)
+        if self._engine is None:
+            return NetError(EBADF, "%s: socket is not connected" % what)
+        if isinstance(exc, NetError):
+            return exc
+        if isinstance(exc, MemoryError):
+            return TLSError("%s: out of memory" % what, ENOMEM)
+        return platform.fail(exc, what)
+
+    # -- connecting -----------------------------------------------------------
+
+    def decorate(self, backend):
+        """Take over `backend` (a UDP socket for DTLS, TCP for TLS), for
+        example after a plain-text STARTTLS exchange; a connected backend
+        handshakes at once."""
+        self._check_alive("decorate")
+        wanted = UdpSocket if self._dtls else TcpSocket
+        if not isinstance(backend, wanted):
+            raise invalid("decorate: a %s socket needs a %s backend" % (self.kind, wanted.kind))
+        if self._engine is not None or self._backend.get_opt(OPT_STATE) != STATE_CLOSED:
+            raise NetError(EISCONN, "decorate: this %s socket is already in use" % self.kind)
+        self._backend.cleanup()
+        self._backend = backend
+        if backend.get_opt(OPT_STATE) in (STATE_CONNECTED, STATE_ACCEPTED):
+            self._handshake(backend.get_remote_hostname(), False)
+
+    def connect(self, host, port):
+        self._check_alive("connect")
+        if self._engine is not None:
+            raise NetError(EISCONN, "connect: %s socket is already connected" % self.kind)
+        check_host(host)
+        check_port(port)
+        if self._backend.get_opt(OPT_STATE) not in (STATE_CONNECTED, STATE_ACCEPTED):
+            self._backend.connect(host, port)
+        self._handshake(host, False)
+
+    def bind(self, address, port):
+        self._check_alive("bind")
+        if self._dtls:
+            raise unsupported(
+                "bind: DTLS server sockets are not supported; DTLS here is client-side"
+            )
+        self._backend.bind(address, port)
+
+    def accept(self):
+        self._check_alive("accept")
+        if self._dtls:
+            raise unsupported("accept: DTLS server sockets are not supported")
+        peer = SecureSocket(self._config, False)
+        peer._backend.cleanup()
+        peer._backend = self._backend.accept()
+        peer._handshake(None, True)
+        return peer
+
+    def _handshake(self, host, server_side):
+        config = self._config
+        hostname = config.server_name_indication or host
+        backend = self._backend
+        raw = backend.get_system_socket()
+        try:
+            if not self._dtls:
+                platform.get().no_delay(raw)  # handshake flights must not wait for ACKs
+            self._engine = self._engines.Engine(
+                raw,
+                config,
+                self._dtls,
+                server_side,
+                hostname,
+                _stored_session(config.session_resumption_buffer),
+                self._handshake_timeouts,
+                backend._inner_mtu() if self._dtls else 1400,
+            )
+            self._drive_handshake()
+        except Exception as e:
+            if self._engine is not None:
+                self._engine.close()
+            self._engine = None
+            backend.close()
+            if isinstance(e, NetError):
+                raise
+            if isinstance(e, MemoryError):
+                raise TLSError("handshake: out of memory", ENOMEM)
+            raise platform.fail(e, "%s handshake" % self.kind)
+        self._resumed = self._engine.session_resumed()
+        _store_session(config.session_resumption_buffer, self._engine.session())
+
+    def _drive_handshake(self):
+        engine = self._engine
+        p = platform.get()
+        raw = self._backend.get_system_socket()
+        readable = p.waiter(raw)
+        writable = p.waiter(raw, True)
+        timeout = self._backend.get_opt(OPT_RECV_TIMEOUT)
+        while True:
+            want = engine.handshake_step()
+            if want is None:
+                return
+            if self._dtls:
+                # Bounded by the handshake timeouts, not OPT_RECV_TIMEOUT.
+                wait_ms = engine.dtls_timeout_ms()
+                if not readable(wait_ms):
+                    engine.dtls_handle_timeout()
+            elif not (readable if want == "read" else writable)(timeout):
+                raise TLSError(
+                    "TLS handshake: no answer from the peer in %d ms" % timeout, ETIMEDOUT
+                )
+
+    def shutdown(self):
+        self._check_alive("shutdown")
+        if self._engine is not None:
+            self._engine.close()
+        self._backend.shutdown()
+
+    def close(self):
+        if self._cleaned:
+            return
+        engine = self._engine
+        self._engine = None
+        if engine is not None:
+            engine.close()
+        self._backend.close()
+
+    def cleanup(self):
+        if self._cleaned:
+            return
+        self.close()
+        self._backend.cleanup()
+        self._cleaned = True
+
+    # -- data -----------------------------------------------------------------
+
+    def send(self, data):
+        if type(data) is str:
+            raise invalid("send: data must be bytes-like, not str")
+        try:
+            n = self._engine.send(data)
+        except Exception as e:
+            raise self._failed(e, "send")
+        if n != len(data):
+            n = self._send_rest(data, n or 0)
+        self._sent += n
+
+    def _send_rest(self, data, sent):
+        view = memoryview(data)
+        writable = platform.get().waiter(self._backend.get_system_socket(), True)
+        while sent < len(view):
+            if not writable(SEND_TIMEOUT_MS):
+                raise NetError(ETIMEDOUT, "send: peer took no data for %d ms" % SEND_TIMEOUT_MS)
+            try:
+                sent += self._engine.send(view[sent:]) or 0
+            except Exception as e:
+                raise self._failed(e, "send")
+        return sent
+
+    def receive_into(self, buf):
+        engine = self._engine
+        try:
+            n = engine.recv_into(buf)
+            while n is None:  # nothing decrypted yet: wait for the backend
+                if not self._backend._wait_readable(self._backend._timeout):
+                    raise NetError(
+                        ETIMEDOUT, "receive: timed out after %d ms" % self._backend._timeout
+                    )
+                n = engine.recv_into(buf)
+        except MessageTruncated as e:
+            self._received += e.nbytes
+            raise
+        except Exception as e:
+            raise self._failed(e, "receive")
+        self._received += n
+        return n
+
+    def receive(self, bufsize):
+        check_size(bufsize)
+        buf = bytearray(bufsize)
+        try:
+            n = self.receive_into(buf)
+        except MessageTruncated as e:
+            e.data = bytes(buf)
+            raise
+        return bytes(buf[:n])
+
+    def send_to(self, data, host, port):
+        self._check_alive("send_to")
+        raise unsupported("send_to: %s sockets are connected; use send" % self.kind)
+
+    def receive_from(self, bufsize):
+        self._check_alive("receive_from")
+        raise unsupported("receive_from: %s sockets are connected; use receive" % self.kind)
+
+    def receive_from_into(self, buf):
+        self._check_alive("receive_from_into")
+        raise unsupported(
+            "receive_from_into: %s sockets are connected; use receive_into" % self.kind
+        )
+
+    # -- queries, forwarded to the backend -------------------------------------
+
+    def get_system_socket(self):
+        self._check_alive("get_system_socket")
+        return self._backend.get_system_socket()
+
+    def get_interface_name(self):
+        self._check_alive("get_interface_name")
+        return self._backend.get_interface_name()
+
+    def get_remote_host(self):
+        self._check_alive("get_remote_host")
+        return self._backend.get_remote_host()
+
+    def get_remote_hostname(self):
+        self._check_alive("get_remote_hostname")
+        return self._backend.get_remote_hostname()
+
+    def get_remote_port(self):
+        self._check_alive("get_remote_port")
+        return self._backend.get_remote_port()
+
+    def get_local_host(self):
+        self._check_alive("get_local_host")
+        return self._backend.get_local_host()
+
+    def get_local_port(self):
+        self._check_alive("get_local_port")
+        return self._backend.get_local_port()
+
+    # -- options ----------------------------------------------------------------
+
+    def _feature(self, name, what):
+        if not self._engines.features().get(name):
+            raise unsupported("%s is not available on %s" % (what, platform.get().name))
+
+    def _has_buffered_data(self):
+        return self._engine is not None and self._engine.pending() > 0
+
+    def get_opt(self, key):
+        self._check_alive("get_opt")
+        if key in _FORWARDED:
+            return self._backend.get_opt(key)
+        if key == OPT_INNER_MTU:
+            if not self._dtls:
+                raise unsupported("get_opt: OPT_INNER_MTU applies to datagram sockets")
+            overhead = self._engine.record_overhead() if self._engine is not None else None
+            return self._backend.get_opt(OPT_INNER_MTU) - (overhead or _WORST_DTLS_OVERHEAD)
+        if key == OPT_BYTES_SENT:
+            return self._sent
+        if key == OPT_BYTES_RECEIVED:
+            return self._received
+        if key == OPT_HAS_BUFFERED_DATA:
+            return self._has_buffered_data()
+        if key == OPT_SESSION_RESUMED:
+            self._feature("session_resumption", "OPT_SESSION_RESUMED (session resumption)")
+            return self._resumed
+        if key == OPT_CONNECTION_ID_RESUMED:
+            self._feature("connection_id", "OPT_CONNECTION_ID_RESUMED (DTLS Connection ID)")
+            return False
+        if key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
+            return self._handshake_timeouts
+        if key == OPT_DANE_TLSA_ARRAY:
+            raise invalid("get_opt: OPT_DANE_TLSA_ARRAY is write-only")
+        raise invalid("get_opt: unknown option key %s" % option_name(key))
+
+    def set_opt(self, key, value):
+        self._check_alive("set_opt")
+        if key in (OPT_RECV_TIMEOUT, OPT_PREFERRED_ADDR_FAMILY, OPT_FORCED_ADDR_FAMILY):
+            self._backend.set_opt(key, value)
+        elif key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
+            self._handshake_timeouts = check_handshake_timeouts(
+                value, "OPT_DTLS_HANDSHAKE_TIMEOUTS"
+            )
+        elif key == OPT_DANE_TLSA_ARRAY:
+            self._feature("dane", "OPT_DANE_TLSA_ARRAY (DANE)")
+        elif key in (
+            OPT_STATE,
+            OPT_ADDR_FAMILY,
+            OPT_MTU,
+            OPT_INNER_MTU,
+            OPT_BYTES_SENT,
+            OPT_BYTES_RECEIVED,
+            OPT_HAS_BUFFERED_DATA,
+            OPT_SESSION_RESUMED,
+            OPT_CONNECTION_ID_RESUMED,
+        ):
+            raise invalid("set_opt: %s is read-only" % option_name(key))
+        else:
+            raise invalid("set_opt: unknown option key %s" % option_name(key))
+
+    # -- readiness, for poll() ----------------------------------------------------
+
+    def _poll_socket(self):
+        return self._backend._poll_socket()
+
+
+# DTLS 1.2 record header plus the largest AEAD/CBC expansion: what OPT_INNER_MTU
+# subtracts before a handshake has chosen the suite.
+_WORST_DTLS_OVERHEAD = 13 + 16 + 48 + 16
+
+
+def _stored_session(buf):
+    """The session bytes kept in a caller's resumption buffer, or None.
+    Layout: 2-byte big-endian length, then the engine's session bytes."""
+    if not buf or len(buf) < 2:
+        return None
+    size = buf[0] << 8 | buf[1]
+    if not size or size > len(buf) - 2:
+        return None
+    return bytes(buf[2 : 2 + size])
+
+
+def _store_session(buf, session):
+    if buf is None or not session or len(session) > len(buf) - 2:
+        return
+    buf[0] = len(session) >> 8
+    buf[1] = len(session) & 0xFF
+    buf[2 : 2 + len(session)] = session
+
+
+def ssl_socket(ssl_config):
+    return SecureSocket(ssl_config, False)
+
+
+def dtls_socket(ssl_config):
+    return SecureSocket(ssl_config, True)
