@@ -6,6 +6,13 @@ _current = None
 def use_platform(platform):
     """Register `platform` (a twinsock_port-style object) for every later call."""
     global _current
+    for method in ("resolve", "socket", "connect", "waiter", "errno_of", "initialize"):
+        if not callable(getattr(platform, method, None)):
+            from twinsock.errors import invalid
+
+            raise invalid(
+                "use_platform: %r has no %s() method; see twinsock_port" % (platform, method)
+            )
     if _current is not None and _current is not platform:
         _current.cleanup()
     _current = platform
