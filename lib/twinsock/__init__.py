@@ -30,7 +30,7 @@ from twinsock.errors import (
     TLSError,
 )
 from twinsock.net import TcpSocket, UdpSocket, poll
-from twinsock.platform import cleanup, initialize, use_platform
+from twinsock.platform import cleanup, initialize, use_platform, use_tls_engine
 
 __version__ = "0.1.0"
 
@@ -52,7 +52,7 @@ def features():
 
     p = platform.get()
     have = p.features()
-    engine = p.tls_engine()
+    engine = platform.tls_engine()
     if engine is not None:
         have.update(engine.features())
     out = {}

@@ -51,7 +51,7 @@ _FORWARDED = (
 def engine_module(dtls, psk):
     """The platform's TLS engine module, or ENOTSUP naming what is missing."""
     p = platform.get()
-    engine = p.tls_engine()
+    engine = platform.tls_engine()
     have = engine.features() if engine is not None else {}
     what = "DTLS" if dtls else "TLS"
     if not have.get("dtls" if dtls else "tls"):

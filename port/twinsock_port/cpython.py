@@ -13,6 +13,7 @@ from twinsock.errors import (
     ETIMEDOUT,
     unsupported,
 )
+from twinsock.porting import Platform
 
 _LINUX = sys.platform.startswith("linux")
 _AF = {AF_INET4: socket.AF_INET, AF_INET6: socket.AF_INET6}
@@ -26,16 +27,17 @@ _SO_PRIORITY = getattr(socket, "SO_PRIORITY", 12)
 _SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 
 
-class CPythonPlatform:
+class CPythonPlatform(Platform):
     name = "cpython"
     # getsockname exists: the local port is whatever the OS picked.
     picks_local_port = False
+    if _LINUX:
+        config_fields = ("reuse_addr", "dscp", "priority", "interface_name", "transparent")
+    else:
+        config_fields = ("reuse_addr", "dscp")
 
     def features(self):
         return {"ipv6": socket.has_ipv6, "server": True}
-
-    def initialize(self):
-        pass
 
     def tls_engine(self):
         try:
@@ -46,17 +48,6 @@ class CPythonPlatform:
 
     def tls_missing(self, dtls):
         return "install pyOpenSSL (pip install pyOpenSSL) for TLS, DTLS and PSK on CPython"
-
-    def cleanup(self):
-        pass
-
-    def check_config(self, config):
-        if not _LINUX:
-            for field in ("interface_name", "transparent", "priority"):
-                if getattr(config, field):
-                    raise unsupported(
-                        "SocketConfig.%s is not supported on CPython/%s" % (field, sys.platform)
-                    )
 
     def resolve(self, host, port, family, kind, passive):
         flags = socket.AI_PASSIVE if passive else 0
@@ -125,9 +116,6 @@ class CPythonPlatform:
     def local_address(self, raw, bound, remote_host):
         host, port = raw.getsockname()[:2]
         return host, port
-
-    def host_port(self, addr):
-        return addr[0], addr[1]
 
     def datagram_receiver(self, raw):
         """Return receive(buf) -> the datagram's full length (> len(buf) when

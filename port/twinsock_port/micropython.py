@@ -21,8 +21,8 @@ from twinsock.errors import (
     EIO,
     ENOMEM,
     ETIMEDOUT,
-    unsupported,
 )
+from twinsock.porting import Platform
 
 _TYPE = {"udp": socket.SOCK_DGRAM, "tcp": socket.SOCK_STREAM}
 _AF = {AF_INET4: socket.AF_INET, AF_INET6: getattr(socket, "AF_INET6", 10)}
@@ -47,7 +47,7 @@ def _wlan_address(family):
         return "0.0.0.0"
 
 
-class MicroPythonPlatform:
+class MicroPythonPlatform(Platform):
     # No getsockname: the layer binds a port it chose before connecting, so
     # get_local_port() is known.
     picks_local_port = True
@@ -55,6 +55,7 @@ class MicroPythonPlatform:
     def __init__(self, name, profile):
         self.name = name
         self.profile = profile
+        self.config_fields = ("reuse_addr",) + profile.CONFIG_FIELDS
         # Board ports share lwIP's behaviour; a profile overrides what differs.
         self._host_port = getattr(profile, "host_port", _tuple_host_port)
         self._apply_config = getattr(profile, "apply_config", _no_config)
@@ -62,9 +63,6 @@ class MicroPythonPlatform:
 
     def features(self):
         return {"ipv6": self.profile.IPV6, "server": True}
-
-    def initialize(self):
-        pass
 
     def tls_engine(self):
         try:
@@ -77,16 +75,6 @@ class MicroPythonPlatform:
         if dtls:
             return "this firmware's tls module has no DTLS (needs v1.25+; PSK needs v1.28+)"
         return "this firmware has no tls module (needs v1.23+) or no PSK support (v1.28+)"
-
-    def cleanup(self):
-        pass
-
-    def check_config(self, config):
-        for field in ("interface_name", "transparent", "dscp", "priority"):
-            if getattr(config, field) and field not in self.profile.CONFIG_FIELDS:
-                raise unsupported(
-                    "SocketConfig.%s is not supported on MicroPython/%s" % (field, self.name)
-                )
 
     def resolve(self, host, port, family, kind, passive):
         try:
@@ -225,19 +213,8 @@ class MicroPythonPlatform:
             poller.register(raw, _POLLIN)
         return [entry[0] for entry in poller.poll(-1 if timeout_ms is None else timeout_ms)]
 
-    def shutdown(self, raw):
-        # No shutdown() on MicroPython sockets: closing is the only way the
-        # peer learns that we are done.
-        raw.close()
-
     def close(self, raw):
         raw.close()
-
-    def mtu(self, raw, family):
-        return None  # no getsockopt: the layer falls back to the minimum MTU
-
-    def interface_name(self, raw, local_host):
-        raise unsupported("get_interface_name is not supported on MicroPython/%s" % self.name)
 
     def errno_of(self, exc):
         if isinstance(exc, OSError):

@@ -175,11 +175,14 @@ def memory_error(free_bytes, lib_code=None):
     )
 
 
-def timeout_error(waited_ms):
-    return TLSError(
-        "DTLS handshake timed out: no answer after %d ms of retransmissions" % waited_ms,
-        code=ETIMEDOUT,
-    )
+def timeout_error(waited_ms, finished_sent=False, psk=False):
+    text = "DTLS handshake timed out: no answer after %d ms of retransmissions" % waited_ms
+    if finished_sent and psk:
+        # DTLS drops records it cannot decrypt instead of sending an alert
+        text += " to our Finished; PSK identity rejected? (wrong identity or key)"
+    elif finished_sent:
+        text += " to our Finished"
+    return TLSError(text, code=ETIMEDOUT)
 
 
 def is_ip_literal(name):
@@ -218,13 +221,13 @@ class FlightTimer:
         left = _ticks_diff(self.deadline, _ticks_ms())
         return left if left > 0 else 0
 
-    def expire(self):
+    def expire(self, finished_sent=False, psk=False):
         """The wait has run out: True to resend (the timer is already
         doubled), or raise ETIMEDOUT when the longest wait has passed."""
         if self.current >= self.max_ms:
             waited = _ticks_diff(_ticks_ms(), self.started)
             self.current = None
-            raise timeout_error(waited)
+            raise timeout_error(waited, finished_sent, psk)
         self.current = min(self.current * 2, self.max_ms)
         self.deadline = _ticks_ms() + self.current
         return True

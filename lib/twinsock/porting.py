@@ -1,0 +1,106 @@
+# The platform interface: what a port of twinsock supplies (docs/PORTING.md).
+#
+# A platform subclasses Platform and implements the REQUIRED methods; the
+# optional ones below have defaults here, which either fall back to what
+# avs_net does without the feature or raise NetError(ENOTSUP) naming it.
+from twinsock.errors import unsupported
+
+# Methods a platform must implement (the minimal port): name resolution, a
+# socket, connect, close, waiting, receiving, and errno mapping.
+REQUIRED = (
+    "resolve",
+    "socket",
+    "connect",
+    "close",
+    "waiter",
+    "stream_receiver",
+    "datagram_receiver",
+    "errno_of",
+)
+
+# SocketConfig fields that are off unless set; a platform lists in
+# `config_fields` the ones it honours.
+_CONFIG_FIELDS = ("interface_name", "transparent", "dscp", "priority", "reuse_addr")
+
+
+class Platform:
+    name = "custom"
+    # True when the platform cannot report the local port (no getsockname):
+    # twinsock then binds a port it chose itself before connecting.
+    picks_local_port = False
+    # SocketConfig fields this platform honours; others raise ENOTSUP.
+    config_fields = ()
+
+    def _missing(self, what):
+        return unsupported("%s is not supported on platform %s" % (what, self.name))
+
+    # -- global state -------------------------------------------------------
+
+    def initialize(self):
+        pass
+
+    def cleanup(self):
+        pass
+
+    def features(self):
+        return {"ipv6": False, "server": type(self).accept is not Platform.accept}
+
+    def check_config(self, config):
+        for field in _CONFIG_FIELDS:
+            if getattr(config, field) and field not in self.config_fields:
+                raise self._missing("SocketConfig.%s" % field)
+
+    # -- optional socket operations -------------------------------------------
+
+    def bind(self, raw, addr):
+        raise self._missing("bind")
+
+    def listen(self, raw):
+        raise self._missing("listen")
+
+    def accept(self, raw):
+        raise self._missing("accept")
+
+    def start_datagrams(self, raw):
+        """An unconnected UDP socket is about to send_to/receive_from."""
+
+    def no_delay(self, raw):
+        """Turn Nagle off on a TCP socket carrying TLS, where possible."""
+
+    def local_address(self, raw, bound, remote_host):
+        """(host, port) of the socket, or None; `bound` is what twinsock bound."""
+        return bound
+
+    def ephemeral_port(self):
+        raise self._missing("choosing a local port")
+
+    def host_port(self, addr):
+        """(numeric host, port) of a platform address from recvfrom/accept."""
+        return addr[0], addr[1]
+
+    def datagram_from_receiver(self, raw):
+        raise self._missing("receive_from")
+
+    def poll(self, raws, timeout_ms):
+        raise self._missing("poll over several sockets")
+
+    def shutdown(self, raw):
+        # Without a real shutdown, closing is what tells the peer we are done.
+        self.close(raw)
+
+    def mtu(self, raw, family):
+        return None  # twinsock falls back to the minimum MTU (576 / 1280)
+
+    def interface_name(self, raw, local_host):
+        raise self._missing("get_interface_name")
+
+    def tls_engine(self):
+        return None
+
+    def tls_missing(self, dtls):
+        return "the platform has no TLS engine; register one with use_tls_engine()"
+
+
+def check(platform):
+    """The names of REQUIRED methods `platform` lacks (empty when complete)."""
+    return [name for name in REQUIRED if not callable(getattr(platform, name, None))]
