@@ -99,6 +99,18 @@ def check_size(value, what="bufsize"):
     return value
 
 
+def check_buffer(buf, what):
+    """EINVAL for what receive_into cannot fill, before any waiting: two
+    identity tests on the usual bytearray/memoryview path."""
+    kind = type(buf)
+    if kind is bytearray or kind is memoryview:
+        return
+    if buf is None or isinstance(buf, (bytes, str, int, float, list, tuple)):
+        raise invalid(
+            "%s: buffer must be a writable bytearray or memoryview, not %s" % (what, kind.__name__)
+        )
+
+
 def option_name(key):
     if type(key) is int and 0 <= key < len(_OPTION_NAMES):
         return _OPTION_NAMES[key]
@@ -478,6 +490,7 @@ class UdpSocket(Socket):
         self._receive_datagram_from = self._p.datagram_from_receiver(raw)
 
     def receive_into(self, buf):
+        check_buffer(buf, "receive_into")
         try:
             self._wait("receive_into")
             n = self._receive_datagram(buf)
@@ -504,6 +517,7 @@ class UdpSocket(Socket):
         return data
 
     def receive_from_into(self, buf):
+        check_buffer(buf, "receive_from_into")
         try:
             self._wait("receive_from_into")
             n, host, port = self._receive_datagram_from(buf)
@@ -592,6 +606,7 @@ class TcpSocket(Socket):
         self._receive_stream = self._p.stream_receiver(raw)
 
     def receive_into(self, buf):
+        check_buffer(buf, "receive_into")
         try:
             self._wait("receive_into")
             n = self._receive_stream(buf)

@@ -35,7 +35,7 @@ from twinsock.errors import (
     invalid,
     unsupported,
 )
-from twinsock.net import TcpSocket, UdpSocket, check_size, option_name
+from twinsock.net import TcpSocket, UdpSocket, check_buffer, check_size, option_name
 from twinsock.tlsconfig import PskInfo, SSLConfig, check_handshake_timeouts
 
 _FORWARDED = (
@@ -255,6 +255,7 @@ class SecureSocket:
         return sent
 
     def receive_into(self, buf):
+        check_buffer(buf, "receive_into")
         engine = self._engine
         try:
             n = engine.recv_into(buf)
