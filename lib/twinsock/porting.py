@@ -81,6 +81,11 @@ class Platform:
     def datagram_from_receiver(self, raw):
         raise self._missing("receive_from")
 
+    def peek_sender(self, raw):
+        """(host, port) of the next queued datagram, leaving it queued (a
+        DTLS server learns its next client so)."""
+        raise self._missing("peeking at a datagram's sender (DTLS server sockets)")
+
     def poll(self, raws, timeout_ms):
         raise self._missing("poll over several sockets")
 

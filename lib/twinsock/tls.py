@@ -20,6 +20,7 @@ from twinsock.const import (
     OPT_STATE,
     SEND_TIMEOUT_MS,
     STATE_ACCEPTED,
+    STATE_BOUND,
     STATE_CLOSED,
     STATE_CONNECTED,
 )
@@ -139,20 +140,43 @@ class SecureSocket:
     def bind(self, address, port):
         self._check_alive("bind")
         if self._dtls:
-            raise unsupported(
-                "bind: DTLS server sockets are not supported; DTLS here is client-side"
-            )
+            # accept() re-binds this port beside the socket it hands over.
+            self._backend.cleanup()
+            self._backend = UdpSocket(_reusable(self._config.backend_configuration))
         self._backend.bind(address, port)
 
     def accept(self):
+        """A new socket in STATE_ACCEPTED whose server-side handshake is done.
+        DTLS: the bound socket itself is connected to the first client and
+        handed over, and a fresh one is bound in its place (SO_REUSEADDR)."""
         self._check_alive("accept")
-        if self._dtls:
-            raise unsupported("accept: DTLS server sockets are not supported")
-        peer = SecureSocket(self._config, False)
+        peer = SecureSocket(self._config, self._dtls)
         peer._backend.cleanup()
-        peer._backend = self._backend.accept()
+        if self._dtls:
+            peer._backend = self._hand_over_datagrams()
+        else:
+            peer._backend = self._backend.accept()
         peer._handshake(None, True)
         return peer
+
+    def _hand_over_datagrams(self):
+        listener = self._backend
+        if listener.get_opt(OPT_STATE) != STATE_BOUND:
+            raise invalid("accept: socket is not bound; bind it first")
+        listener._wait("accept")
+        raw = listener.get_system_socket()
+        try:
+            host, port = platform.get().peek_sender(raw)
+        except Exception as e:
+            raise platform.fail(e, "accept")
+        address, local_port = listener.get_local_host(), listener.get_local_port()
+        listener.connect(host, port)
+        listener._state = STATE_ACCEPTED
+        replacement = UdpSocket(listener._config)
+        replacement._timeout = listener._timeout
+        replacement.bind(address, local_port)
+        self._backend = replacement
+        return listener
 
     def _handshake(self, host, server_side):
         config = self._config
@@ -397,6 +421,24 @@ class SecureSocket:
 # DTLS 1.2 record header plus the largest AEAD/CBC expansion: what OPT_INNER_MTU
 # subtracts before a handshake has chosen the suite.
 _WORST_DTLS_OVERHEAD = 13 + 16 + 48 + 16
+
+
+def _reusable(config):
+    """A copy of backend `config` with reuse_addr on."""
+    from twinsock.config import SocketConfig
+
+    config = config or SocketConfig()
+    return SocketConfig(
+        config.address_family,
+        config.preferred_family,
+        config.forced_mtu,
+        True,
+        config.preferred_endpoint,
+        config.dscp,
+        config.priority,
+        config.interface_name,
+        config.transparent,
+    )
 
 
 def _stored_session(buf):

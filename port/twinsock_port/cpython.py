@@ -117,6 +117,10 @@ class CPythonPlatform(Platform):
         host, port = raw.getsockname()[:2]
         return host, port
 
+    def peek_sender(self, raw):
+        addr = raw.recvfrom(1, socket.MSG_PEEK)[1]
+        return addr[0], addr[1]
+
     def datagram_receiver(self, raw):
         """Return receive(buf) -> the datagram's full length (> len(buf) when
         it was truncated), the buffer holding its first bytes."""

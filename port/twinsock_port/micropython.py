@@ -165,6 +165,12 @@ class MicroPythonPlatform(Platform):
     def host_port(self, addr):
         return self._host_port(socket, addr)
 
+    def peek_sender(self, raw):
+        peek = getattr(socket, "MSG_PEEK", None)
+        if peek is None:  # lwIP ports take no recvfrom flags
+            return Platform.peek_sender(self, raw)
+        return self._host_port(socket, raw.recvfrom(1, peek)[1])
+
     def datagram_receiver(self, raw):
         # No recv_into, and readinto merges queued datagrams: receive one
         # byte more than asked to see truncation, then copy.
