@@ -60,9 +60,11 @@ def cleanup():
 
 def fail(exc, what):
     """`exc` from the platform as a NetError whose message says what failed."""
-    from twinsock.errors import NetError, describe
+    from twinsock.errors import ENOTSUP, NetError, describe
 
     if isinstance(exc, NetError):
         return exc
+    if isinstance(exc, AttributeError):  # a platform socket without that method
+        return NetError(ENOTSUP, "%s: not supported on platform %s (%s)" % (what, get().name, exc))
     code = get().errno_of(exc)
     return NetError(code, "%s: %s" % (what, describe(code, exc)))
