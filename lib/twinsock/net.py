@@ -401,6 +401,10 @@ class Socket:
     def _local_part(self, what, index):
         self._check_alive(what)
         if self._local is None:
+            if self._sock is not None:  # connected, but the platform cannot tell
+                raise unsupported(
+                    "%s: platform %s cannot tell the local address" % (what, self._p.name)
+                )
             raise NetError(ENOTCONN, "%s: socket is neither bound nor connected" % what)
         return self._local[index]
 
@@ -487,7 +491,7 @@ class UdpSocket(Socket):
     def _adopt(self, raw, family):
         Socket._adopt(self, raw, family)
         self._receive_datagram = self._p.datagram_receiver(raw)
-        self._receive_datagram_from = self._p.datagram_from_receiver(raw)
+        self._receive_datagram_from = None  # made on first use: optional for a platform
 
     def receive_into(self, buf):
         check_buffer(buf, "receive_into")
@@ -518,9 +522,12 @@ class UdpSocket(Socket):
 
     def receive_from_into(self, buf):
         check_buffer(buf, "receive_from_into")
+        receive = self._receive_datagram_from
+        if receive is None and self._sock is not None:
+            receive = self._receive_datagram_from = self._p.datagram_from_receiver(self._sock)
         try:
             self._wait("receive_from_into")
-            n, host, port = self._receive_datagram_from(buf)
+            n, host, port = receive(buf)
         except Exception as e:
             return self._retry(e, "receive_from_into", self.receive_from_into, buf, None)
         host = unmap(host)
