@@ -52,7 +52,10 @@ def features():
 
     p = platform.get()
     have = p.features()
-    engine = platform.tls_engine()
+    try:
+        engine = platform.tls_engine()  # the first call imports the engine
+    except MemoryError:
+        raise NetError(ENOMEM, "features: no heap left to load the TLS engine")
     if engine is not None:
         have.update(engine.features())
     out = {}

@@ -1,0 +1,211 @@
+"""The host server (tools/hostserver) as the suites and the HIL harness use it: one
+process, a ready line, each service's protocol, the log, the lifetime."""
+
+import json
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.hostserver import HostServerProcess, pattern  # noqa: E402
+
+SERVICES = {"udp", "tcp_echo", "tcp_whoami", "tcp_control", "tcp_silent", "tcp_refused"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("hostserver") / "log.jsonl"
+    proc = HostServerProcess(["--lifetime", "60", "--log", str(log), "--alias", "127.0.0.5"])
+    proc.log_path = log
+    yield proc
+    proc.stop()
+
+
+def udp(server, payload, timeout=2.0):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.connect(("127.0.0.1", server.port("udp")))
+        s.send(payload)
+        return s.recv(65536)
+
+
+def tcp(server, service, host="127.0.0.1"):
+    s = socket.create_connection((host, server.port(service)), timeout=5)
+    return s
+
+
+def read_line(s):
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = s.recv(1)
+        assert chunk, "EOF inside a line"
+        line += chunk
+    return line.decode().strip()
+
+
+def read_until_eof(s):
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_ready_line_describes_every_service(server):
+    desc = server.description
+    assert desc["ready"] is True
+    ports = desc["hosts"]["127.0.0.1"]
+    assert set(ports) == SERVICES
+    assert len(set(ports.values())) == len(ports)
+    assert all(0 < p < 65536 for p in ports.values())
+    assert desc["aliases"] == ["127.0.0.5"]
+
+
+def test_udp_echo_including_empty_datagrams(server):
+    assert udp(server, b"hello") == b"hello"
+    assert udp(server, b"") == b""
+    assert udp(server, b"SEND not-a-number") == b"SEND not-a-number"
+
+
+def test_udp_requests(server):
+    assert udp(server, b"SEND 300") == pattern(300)
+    assert udp(server, b"EMPTY") == b""
+    with pytest.raises(socket.timeout):
+        udp(server, b"SILENT", timeout=0.3)
+    start = time.monotonic()
+    assert udp(server, b"DELAY 200 later") == b"later"
+    assert time.monotonic() - start >= 0.18
+
+
+def test_udp_whoami_names_the_sender(server):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2)
+        s.bind(("127.0.0.1", 0))
+        s.sendto(b"WHOAMI", ("127.0.0.1", server.port("udp")))
+        assert s.recv(100).decode() == "127.0.0.1 %d" % s.getsockname()[1]
+
+
+def test_pattern_is_i_mod_251():
+    data = pattern(600)
+    assert data[0] == 0 and data[250] == 250 and data[251] == 0 and data[599] == 599 % 251
+
+
+def test_tcp_echo(server):
+    with tcp(server, "tcp_echo") as s:
+        payload = pattern(100000)
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        assert read_until_eof(s) == payload
+
+
+def test_tcp_whoami_then_echo(server):
+    with tcp(server, "tcp_whoami") as s:
+        peer_host, peer_port, local_host, local_port = read_line(s).split()
+        assert (peer_host, int(peer_port)) == s.getsockname()
+        assert (local_host, int(local_port)) == ("127.0.0.1", server.port("tcp_whoami"))
+        s.sendall(b"echo")
+        assert s.recv(4) == b"echo"
+
+
+def test_tcp_whoami_alias_listens_on_the_same_port(server):
+    with tcp(server, "tcp_whoami", host="127.0.0.5") as s:
+        assert read_line(s).split()[2] == "127.0.0.5"
+
+
+def test_tcp_control_send_then_clean_close(server):
+    with tcp(server, "tcp_control") as s:
+        s.sendall(b"SEND 70000\n")
+        assert read_until_eof(s) == pattern(70000)
+
+
+def test_tcp_control_close(server):
+    with tcp(server, "tcp_control") as s:
+        s.sendall(b"CLOSE\n")
+        assert s.recv(10) == b""
+
+
+def test_tcp_control_reset(server):
+    with tcp(server, "tcp_control") as s:
+        s.sendall(b"RESET\n")
+        with pytest.raises(ConnectionResetError):
+            s.recv(10)
+
+
+def test_tcp_control_connect_back(server):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(5)
+        with tcp(server, "tcp_control") as control:
+            control.sendall(b"CONNECT 127.0.0.1 %d\n" % listener.getsockname()[1])
+            conn, _ = listener.accept()
+            with conn:
+                assert read_line(control) == "OK"
+                conn.settimeout(5)
+                conn.sendall(b"ping")
+                assert conn.recv(4) == b"ping"
+
+
+def test_tcp_control_connect_back_refused(server):
+    with tcp(server, "tcp_control") as control:
+        control.sendall(b"CONNECT 127.0.0.1 %d\n" % server.port("tcp_refused"))
+        assert read_line(control).startswith("ERR ")
+
+
+def test_tcp_silent_accepts_and_says_nothing(server):
+    with tcp(server, "tcp_silent") as s:
+        s.sendall(b"hello?")
+        s.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            s.recv(10)
+
+
+def test_tcp_refused(server):
+    with pytest.raises(ConnectionRefusedError):
+        tcp(server, "tcp_refused").close()
+
+
+def test_log_is_json_lines_of_what_was_seen(server):
+    # the server writes (line-buffered) the datagram's log line before replying
+    assert udp(server, b"logged datagram") == b"logged datagram"
+    events = [json.loads(line) for line in server.log_path.read_text().splitlines()]
+    assert events[0]["event"] == "ready"
+    seen = [e for e in events if e.get("head") == "logged datagram"]
+    assert seen and seen[0]["service"] == "udp" and seen[0]["len"] == 15
+    assert seen[0]["peer"][0] == "127.0.0.1"
+
+
+def test_lifetime_ends_the_process(tmp_path):
+    start = time.monotonic()
+    proc = HostServerProcess(["--lifetime", "1", "--service", "udp"])
+    assert set(proc.description["hosts"]["127.0.0.1"]) == {"udp"}
+    assert proc.process.wait(10) == 0
+    assert time.monotonic() - start < 8
+    proc.stop()
+
+
+def test_sigterm_stops_promptly():
+    proc = HostServerProcess(["--lifetime", "60", "--service", "tcp_echo"])
+    start = time.monotonic()
+    assert proc.stop() == 0
+    assert time.monotonic() - start < 3
+
+
+def test_ipv6_bind():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    with HostServerProcess(["--bind", "::1", "--lifetime", "20", "--service", "udp"]) as proc:
+        port = proc.port("udp", host="::1")
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.settimeout(2)
+            s.sendto(b"six", ("::1", port))
+            assert s.recv(10) == b"six"

@@ -1,0 +1,205 @@
+"""The esp32/rp2 stand-ins (tests/standins) show the documented board behaviour
+(shared/spec/PLATFORMS.md, ports/esp32/modsocket.c, extmod/modlwip.c), checked on
+the real MicroPython interpreter, which is where they run."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDINS = ROOT / "tests" / "standins"
+
+# Runs on MicroPython with a board's stand-ins installed; prints one JSON object of
+# {check name: observed value}. Helper peers use the REAL socket module.
+SCRIPT = r"""
+import json, sys, time
+import standin_common
+board = standin_common.install(sys.argv[1])
+import socket, errno, select
+out = {}
+
+def code(fn, *args):
+    try:
+        fn(*args)
+    except OSError as e:
+        return e.args[0]
+    except Exception as e:
+        return type(e).__name__
+    return None
+
+probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+probe.bind(("127.0.0.1", 0))
+# getattr, not errno.ETIMEDOUT: MicroPython's compiler folds `errno.NAME` into the
+# interpreter's own constant at compile time, whatever sys.modules holds.
+out["errno"] = [getattr(errno, n) for n in ("ETIMEDOUT", "EINPROGRESS", "ENOTCONN", "ECONNRESET")]
+out["gai_numeric"] = socket.getaddrinfo("127.0.0.1", 80)
+out["gai_name"] = socket.getaddrinfo("localhost", 80)
+out["gai_ipv6"] = code(socket.getaddrinfo, "::1", 80) or socket.getaddrinfo("::1", 80)
+out["gai_dns_failure"] = code(socket.getaddrinfo, "no-such-host.invalid", 80)
+out["gai_str_port"] = code(socket.getaddrinfo, "127.0.0.1", "80")
+out["keyword_ctor"] = code(lambda: socket.socket(type=socket.SOCK_DGRAM))
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+out["missing"] = [n for n in ("getsockname", "getpeername", "shutdown", "recv_into",
+    "recvfrom_into", "gettimeout", "getsockopt", "fileno") if not hasattr(s, n)]
+target = ("127.0.0.1", 1)  # nothing listens on port 1 here
+out["refused"] = [code(s.connect, target), code(s.connect, target)]
+s.close()
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+out["connect_name"] = code(s.connect, ("localhost", 1))
+s.close()
+out["sendto_name"] = code(probe.sendto, b"x", ("localhost", 9))
+
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
+u.settimeout(0)
+out["timeout_0"] = code(u.recv, 10)
+u.settimeout(0.05)
+out["timeout_50ms"] = code(u.recv, 10)
+u.settimeout(0.3)
+t0 = time.ticks_ms()
+out["timeout_300ms"] = code(u.recvfrom, 10)
+out["timeout_300ms_took"] = time.ticks_diff(time.ticks_ms(), t0)
+poller = select.poll()
+poller.register(u, select.POLLIN)
+out["poll_idle"] = len(poller.poll(0))
+u.close()
+# a datagram to a stand-in socket bound on a port found free: poll names the same
+# object, recvfrom gives (bytes, (ip, port))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for port in range(47000, 47200):
+    if code(u.bind, ("127.0.0.1", port)) is None:
+        break
+poller = select.poll()
+poller.register(u, select.POLLIN)
+probe.sendto(b"ping", ("127.0.0.1", port))
+ready = poller.poll(2000)
+out["poll_same_object"] = len(ready) == 1 and ready[0][0] is u
+data, sender = u.recvfrom(10)
+out["recvfrom"] = [data.decode(), type(sender).__name__, sender[0], type(sender[1]).__name__]
+u.close()
+
+# pcb limits: open sockets until the board says ENOMEM (stop at 12)
+for kind, name in ((socket.SOCK_DGRAM, "udp_limit"), (socket.SOCK_STREAM, "tcp_limit")):
+    opened = []
+    err = None
+    while len(opened) < 12:
+        try:
+            opened.append(socket.socket(socket.AF_INET, kind))
+        except OSError as e:
+            err = e.args[0]
+            break
+    out[name] = [len(opened), err]
+    for x in opened:
+        x.close()
+probe.close()
+print(json.dumps(out))
+"""
+
+
+def run_board(board, tmp_path):
+    script = tmp_path / ("facts_%s.py" % board)
+    script.write_text(SCRIPT)
+    env = dict(os.environ, MICROPYPATH=".frozen" + os.pathsep + str(STANDINS))
+    binary = ROOT / ".venv" / "bin" / "micropython"
+    result = subprocess.run(
+        [str(binary if binary.exists() else "micropython"), str(script), board],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def esp32(tmp_path_factory):
+    return run_board("esp32", tmp_path_factory.mktemp("esp32"))
+
+
+@pytest.fixture(scope="module")
+def rp2(tmp_path_factory):
+    return run_board("rp2", tmp_path_factory.mktemp("rp2"))
+
+
+def test_esp32_errno_uses_newlib_numbers(esp32):
+    assert esp32["errno"] == [116, 119, 128, 104]
+
+
+def test_rp2_errno_uses_linux_numbers(rp2):
+    assert rp2["errno"] == [110, 115, 107, 104]
+
+
+def test_esp32_getaddrinfo_gives_ipv4_tuples(esp32):
+    assert esp32["gai_numeric"] == [[2, 1, 6, "127.0.0.1", ["127.0.0.1", 80]]]
+    assert esp32["gai_name"] == [[2, 1, 6, "localhost", ["127.0.0.1", 80]]]
+    assert esp32["gai_ipv6"] == -202
+
+
+def test_rp2_getaddrinfo_gives_one_entry_labelled_af_inet(rp2):
+    assert rp2["gai_numeric"] == [[2, 1, 0, "", ["127.0.0.1", 80]]]
+    assert rp2["gai_name"] == [[2, 1, 0, "", ["127.0.0.1", 80]]]
+    assert rp2["gai_ipv6"] == [[2, 1, 0, "", ["::1", 80]]]
+    assert rp2["gai_str_port"] == "TypeError"
+
+
+def test_dns_failure_codes(esp32, rp2):
+    assert esp32["gai_dns_failure"] == -202
+    assert rp2["gai_dns_failure"] == -2
+
+
+def test_constructor_takes_positional_arguments_only(esp32, rp2):
+    assert esp32["keyword_ctor"] == "TypeError"
+    assert rp2["keyword_ctor"] == "TypeError"
+
+
+def test_missing_socket_methods(esp32, rp2):
+    common = ["getsockname", "getpeername", "shutdown", "recv_into", "recvfrom_into"]
+    common += ["gettimeout", "getsockopt"]
+    assert esp32["missing"] == common
+    assert rp2["missing"] == common + ["fileno"]
+
+
+def test_refusal_is_econnreset_and_latches_on_esp32(esp32, rp2):
+    assert esp32["refused"] == [104, 104]
+    assert rp2["refused"][0] == 104
+
+
+def test_numeric_addresses_required(esp32, rp2):
+    assert rp2["connect_name"] == "ValueError"
+    assert esp32["sendto_name"] == "ValueError"
+    assert rp2["sendto_name"] == "ValueError"
+    assert esp32["connect_name"] == 104  # esp32 resolves in connect; port 1 refuses
+
+
+def test_timeouts(esp32, rp2):
+    assert rp2["timeout_0"] == 11
+    assert rp2["timeout_50ms"] == 110
+    assert rp2["timeout_300ms"] == 110
+    assert 250 <= rp2["timeout_300ms_took"] <= 450
+    assert esp32["timeout_0"] == 11
+    assert esp32["timeout_50ms"] == 11  # under 0.1 s: EAGAIN
+    assert esp32["timeout_300ms"] == 116
+    assert 350 <= esp32["timeout_300ms_took"] <= 550  # (300 // 100 + 1) polls of 100 ms
+
+
+def test_poll_takes_standin_objects_and_returns_them(esp32, rp2):
+    for board in (esp32, rp2):
+        assert board["poll_idle"] == 0
+        assert board["poll_same_object"] is True
+
+
+def test_recvfrom_gives_a_tuple_address(esp32, rp2):
+    for board in (esp32, rp2):
+        assert board["recvfrom"] == ["ping", "tuple", "127.0.0.1", "int"]
+
+
+def test_rp2_pcb_limits(rp2, esp32):
+    # one UDP pcb is mDNS's; the probe socket holds another
+    assert rp2["udp_limit"] == [2, 12]
+    assert rp2["tcp_limit"] == [5, 12]
+    assert esp32["udp_limit"] == [9, 23]  # about 10 sockets in all; the probe is one

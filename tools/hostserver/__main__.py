@@ -1,0 +1,5 @@
+import sys
+
+from tools.hostserver import main
+
+sys.exit(main())
