@@ -1,0 +1,2 @@
+# A check that fails with a traceback.
+raise ValueError("this check fails on purpose")

@@ -1,0 +1,2 @@
+# A check that passes.
+print("sum", 1 + 2)
