@@ -40,6 +40,7 @@ from twinsock.errors import (
     EADDRINUSE,
     EAGAIN,
     EBADF,
+    ECONNRESET,
     EISCONN,
     ENOTCONN,
     EPIPE,
@@ -611,6 +612,7 @@ class TcpSocket(Socket):
     def _adopt(self, raw, family):
         Socket._adopt(self, raw, family)
         self._receive_stream = self._p.stream_receiver(raw)
+        self._was_reset = False
 
     def receive_into(self, buf):
         check_buffer(buf, "receive_into")
@@ -621,8 +623,8 @@ class TcpSocket(Socket):
             return self._stream_retry(e, "receive_into", self.receive_into, buf, 0)
         if n is None:  # readiness that was not: wait again
             return self.receive_into(buf)
-        if n == 0 and len(buf) == 0:
-            raise invalid("receive_into: buffer is empty")
+        if n == 0:
+            self._end_of_stream(buf, "receive_into")
         self._received += n
         return n
 
@@ -634,15 +636,30 @@ class TcpSocket(Socket):
             data = self._sock.recv(bufsize)
         except Exception as e:
             return self._stream_retry(e, "receive", self.receive, bufsize, b"")
+        if not data:
+            self._end_of_stream(None, "receive")
         self._received += len(data)
         return data
+
+    def _end_of_stream(self, buf, what):
+        """Zero bytes: the end of the stream, unless the buffer was empty or
+        the stream ended in a reset (which stays an error: the data is cut)."""
+        if buf is not None and len(buf) == 0:
+            raise invalid("%s: buffer is empty" % what)
+        if self._was_reset:
+            raise NetError(
+                ECONNRESET, "%s: connection was reset by the peer; data is missing" % what
+            )
 
     def _stream_retry(self, exc, what, method, arg, at_shutdown):
         if self._sock is not None and self._would_block(exc):
             return method(arg)
         if self._receive_failed(exc, what) is None:
             return at_shutdown
-        raise self._failed(exc, what)
+        error = self._failed(exc, what)
+        if error.errno == ECONNRESET:
+            self._was_reset = True
+        raise error
 
     def send_to(self, data, host, port):
         self._check_alive("send_to")

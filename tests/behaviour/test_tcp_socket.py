@@ -104,6 +104,16 @@ def test_tcp_connection_reset_raises_econnreset(peer):
         raises(twinsock.ECONNRESET, s.receive, 100)
 
 
+def test_tcp_reset_stays_an_error_and_never_looks_like_a_clean_end(peer):
+    # After a reset the OS reports end of stream; a cut stream must not pass
+    # for a complete one.
+    with connected(peer, "tcp_control") as s:
+        s.send(b"RESET\n")
+        raises(twinsock.ECONNRESET, s.receive, 100)
+        raises(twinsock.ECONNRESET, s.receive, 100)
+        raises(twinsock.ECONNRESET, s.receive_into, bytearray(8))
+
+
 def test_tcp_refused_raises_econnrefused_and_socket_can_connect_again(peer):
     with twinsock.tcp_socket() as s:
         raises(twinsock.ECONNREFUSED, s.connect, peer.host, peer.port("tcp_refused"))

@@ -1,0 +1,5 @@
+import sys
+
+from tools.proxy.cli import main
+
+sys.exit(main())
