@@ -274,12 +274,13 @@ class Socket:
 
     # -- receiving: shared helpers ------------------------------------------
 
-    def _receive_failed(self, exc, what):
-        if isinstance(exc, NetError):
-            raise exc
-        if self._state == STATE_SHUTDOWN and self._sock is not None:
-            return None  # emulated shutdown: nothing more will arrive
-        raise self._failed(exc, what)
+    def _after_shutdown(self, exc):
+        """True when `exc` only says that a shut-down socket has nothing more."""
+        return (
+            not isinstance(exc, NetError)
+            and self._state == STATE_SHUTDOWN
+            and self._sock is not None
+        )
 
     def _wait(self, what):
         if not self._wait_readable(self._timeout):
@@ -559,11 +560,11 @@ class UdpSocket(Socket):
         a shut-down socket, or an error."""
         if self._sock is not None and self._would_block(exc):
             return method(arg)
-        if self._receive_failed(exc, what) is None:
+        if self._after_shutdown(exc):
             if at_shutdown is None:
                 raise NetError(ENOTCONN, "%s: socket was shut down" % what)
             return at_shutdown
-        raise self._failed(exc, what)  # not reached: _receive_failed raised
+        raise self._failed(exc, what)
 
     def send_to(self, data, host, port):
         self._check_alive("send_to")
@@ -654,7 +655,7 @@ class TcpSocket(Socket):
     def _stream_retry(self, exc, what, method, arg, at_shutdown):
         if self._sock is not None and self._would_block(exc):
             return method(arg)
-        if self._receive_failed(exc, what) is None:
+        if self._after_shutdown(exc):
             return at_shutdown
         error = self._failed(exc, what)
         if error.errno == ECONNRESET:
