@@ -6,6 +6,7 @@
 # everything unusual (closed sockets, partial sends, errors) goes through
 # the slow paths below them.
 from twinsock import platform
+from twinsock.clock import ticks_add, ticks_diff, ticks_ms
 from twinsock.config import SocketConfig, check_family
 from twinsock.const import (
     AF_INET4,
@@ -158,6 +159,7 @@ class Socket:
         self._remote = None
         self._remote_name = None
         self._local = None
+        self._local_pending = False  # connected: ask the platform on first need
         self._wait_readable = None
 
     def _open(self, family):
@@ -286,6 +288,41 @@ class Socket:
         if not self._wait_readable(self._timeout):
             raise self._timed_out(what)
 
+    def _recover(self, exc, what, receive, arg, at_shutdown):
+        """Slow path of every receive. `exc` is what the first try raised, or
+        None when it found nothing after all (readiness that was not): then
+        wait for the rest of the timeout and try `receive(arg)` again. A
+        shut-down socket gives `at_shutdown` (None: ENOTCONN); anything else
+        becomes a NetError."""
+        deadline = None if self._timeout is None else ticks_add(ticks_ms(), self._timeout)
+        while True:
+            if exc is not None and not (self._sock is not None and self._would_block(exc)):
+                if self._after_shutdown(exc):
+                    if at_shutdown is None:
+                        raise NetError(ENOTCONN, "%s: socket was shut down" % what)
+                    return at_shutdown
+                error = self._failed(exc, what)
+                if error.errno == ECONNRESET:
+                    self._was_reset = True
+                raise error
+            left = None if deadline is None else max(0, ticks_diff(deadline, ticks_ms()))
+            exc = None
+            try:
+                if not self._wait_readable(left):
+                    raise self._timed_out(what)
+                result = receive(arg)
+            except Exception as e:
+                exc = e
+                continue
+            if result is not None:
+                return result
+
+    def _raw_recv(self, size):
+        return self._sock.recv(size)
+
+    def _raw_recvfrom(self, size):
+        return self._sock.recvfrom(size)
+
     # -- connecting -----------------------------------------------------------
 
     def connect(self, host, port):
@@ -326,7 +363,8 @@ class Socket:
                 self._local = None
             raise platform.fail(e, "connect to %s port %d" % (host, port))
         self._remote = (unmap(host), port)
-        self._learn_local()
+        # Asked on first use: on a modem, local_address is an AT round trip.
+        self._local_pending = True
 
     def bind(self, address, port):
         self._check_alive("bind")
@@ -356,6 +394,11 @@ class Socket:
 
     def shutdown(self):
         self._check_open("shutdown")
+        if self._local_pending:  # a shutdown that closes the socket ends the asking
+            try:
+                self._settle_local("shutdown")
+            except NetError:
+                pass
         if self._state != STATE_SHUTDOWN:
             try:
                 self._p.shutdown(self._sock)
@@ -382,6 +425,7 @@ class Socket:
 
     def get_interface_name(self):
         self._check_open("get_interface_name")
+        self._settle_local("get_interface_name")
         return self._p.interface_name(self._sock, self._local[0] if self._local else None)
 
     def _remote_part(self, what, index):
@@ -400,8 +444,17 @@ class Socket:
         self._remote_part("get_remote_hostname", 0)
         return self._remote_name or self._remote[0]
 
+    def _settle_local(self, what):
+        if self._local_pending:
+            self._local_pending = False
+            try:
+                self._learn_local()
+            except Exception as e:
+                raise platform.fail(e, what)
+
     def _local_part(self, what, index):
         self._check_alive(what)
+        self._settle_local(what)
         if self._local is None:
             if self._sock is not None:  # connected, but the platform cannot tell
                 raise unsupported(
@@ -489,6 +542,7 @@ class Socket:
 
 class UdpSocket(Socket):
     kind = "udp"
+    _receive_datagram = None
 
     def _adopt(self, raw, family):
         Socket._adopt(self, raw, family)
@@ -501,7 +555,9 @@ class UdpSocket(Socket):
             self._wait("receive_into")
             n = self._receive_datagram(buf)
         except Exception as e:
-            return self._retry(e, "receive_into", self.receive_into, buf, 0)
+            n = self._recover(e, "receive_into", self._receive_datagram, buf, 0)
+        if n is None:
+            n = self._recover(None, "receive_into", self._receive_datagram, buf, 0)
         if n > len(buf):
             self._received += len(buf)
             raise MessageTruncated(len(buf))
@@ -514,7 +570,7 @@ class UdpSocket(Socket):
             self._wait("receive")
             data = self._sock.recv(bufsize + 1)
         except Exception as e:
-            return self._retry(e, "receive", self.receive, bufsize, b"")
+            data = self._recover(e, "receive", self._raw_recv, bufsize + 1, b"")
         if len(data) > bufsize:
             data = data[:bufsize]
             self._received += bufsize
@@ -529,9 +585,12 @@ class UdpSocket(Socket):
             receive = self._receive_datagram_from = self._p.datagram_from_receiver(self._sock)
         try:
             self._wait("receive_from_into")
-            n, host, port = receive(buf)
+            got = receive(buf)
         except Exception as e:
-            return self._retry(e, "receive_from_into", self.receive_from_into, buf, None)
+            got = self._recover(e, "receive_from_into", receive, buf, None)
+        if got is None:
+            got = self._recover(None, "receive_from_into", receive, buf, None)
+        n, host, port = got
         host = unmap(host)
         if n > len(buf):
             self._received += len(buf)
@@ -541,11 +600,13 @@ class UdpSocket(Socket):
 
     def receive_from(self, bufsize):
         check_size(bufsize)
+        if self._sock is not None and not hasattr(self._sock, "recvfrom"):
+            raise unsupported("receive_from: not supported on platform %s" % self._p.name)
         try:
             self._wait("receive_from")
             data, addr = self._sock.recvfrom(bufsize + 1)
         except Exception as e:
-            return self._retry(e, "receive_from", self.receive_from, bufsize, None)
+            data, addr = self._recover(e, "receive_from", self._raw_recvfrom, bufsize + 1, None)
         host, port = self._p.host_port(addr)
         host = unmap(host)
         if len(data) > bufsize:
@@ -554,17 +615,6 @@ class UdpSocket(Socket):
             raise MessageTruncated(bufsize, data, host, port)
         self._received += len(data)
         return data, host, port
-
-    def _retry(self, exc, what, method, arg, at_shutdown):
-        """Slow path of every receive: a readiness that was not (try again),
-        a shut-down socket, or an error."""
-        if self._sock is not None and self._would_block(exc):
-            return method(arg)
-        if self._after_shutdown(exc):
-            if at_shutdown is None:
-                raise NetError(ENOTCONN, "%s: socket was shut down" % what)
-            return at_shutdown
-        raise self._failed(exc, what)
 
     def send_to(self, data, host, port):
         self._check_alive("send_to")
@@ -609,6 +659,8 @@ class UdpSocket(Socket):
 
 class TcpSocket(Socket):
     kind = "tcp"
+    _receive_stream = None
+    _was_reset = False
 
     def _adopt(self, raw, family):
         Socket._adopt(self, raw, family)
@@ -621,9 +673,9 @@ class TcpSocket(Socket):
             self._wait("receive_into")
             n = self._receive_stream(buf)
         except Exception as e:
-            return self._stream_retry(e, "receive_into", self.receive_into, buf, 0)
-        if n is None:  # readiness that was not: wait again
-            return self.receive_into(buf)
+            n = self._recover(e, "receive_into", self._receive_stream, buf, 0)
+        if n is None:  # readiness that was not
+            n = self._recover(None, "receive_into", self._receive_stream, buf, 0)
         if n == 0:
             self._end_of_stream(buf, "receive_into")
         self._received += n
@@ -636,7 +688,7 @@ class TcpSocket(Socket):
             self._wait("receive")
             data = self._sock.recv(bufsize)
         except Exception as e:
-            return self._stream_retry(e, "receive", self.receive, bufsize, b"")
+            data = self._recover(e, "receive", self._raw_recv, bufsize, b"")
         if not data:
             self._end_of_stream(None, "receive")
         self._received += len(data)
@@ -651,16 +703,6 @@ class TcpSocket(Socket):
             raise NetError(
                 ECONNRESET, "%s: connection was reset by the peer; data is missing" % what
             )
-
-    def _stream_retry(self, exc, what, method, arg, at_shutdown):
-        if self._sock is not None and self._would_block(exc):
-            return method(arg)
-        if self._after_shutdown(exc):
-            return at_shutdown
-        error = self._failed(exc, what)
-        if error.errno == ECONNRESET:
-            self._was_reset = True
-        raise error
 
     def send_to(self, data, host, port):
         self._check_alive("send_to")
@@ -681,18 +723,14 @@ class TcpSocket(Socket):
         try:
             self._wait("accept")
             raw, host, port = self._p.accept(self._sock)
-        except NetError:
-            raise
         except Exception as e:
-            if self._would_block(e):
-                return self.accept()
-            raise self._failed(e, "accept")
+            raw, host, port = self._recover(e, "accept", self._p.accept, self._sock, None)
         peer = TcpSocket(self._config)
         peer._adopt(raw, self._family)
         peer._remote = (unmap(host), port)
         peer._remote_name = peer._remote[0]
         peer._local = self._local
-        peer._learn_local()
+        peer._local_pending = True
         peer._timeout = self._timeout
         peer._state = STATE_ACCEPTED
         return peer
