@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format hil deploy flash boards
+.PHONY: help venv test lint format hil hil-all deploy flash boards package conformance
 BOARD ?= unix
+PLATFORM ?= cpython
 HIL = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.hil
-HIL_BOARD = --board $(BOARD) $(if $(PORT),--port $(PORT))
+HIL_BOARD = --board $(BOARD) $(foreach p,$(PORT),--port $(p))
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,8 +33,17 @@ format: $(STAMP) ## ruff: reformat the tree
 test: $(STAMP) lint ## every test, on CPython and on the real MicroPython interpreter
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
-hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board (default: the emulated unix board); BOARD= PORT= JUNIT=
-	$(HIL) run $(HIL_BOARD) $(if $(JUNIT),--junit $(JUNIT))
+hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board (default: emulated); BOARD= PORT= (several: PORT="id:A id:B") SERVER_HOST= JUNIT=
+	$(HIL) run $(HIL_BOARD) $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT))
+
+hil-all: $(STAMP) ## the suite on every attached board, in parallel
+	$(HIL) run --all $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT))
+
+package: $(STAMP) ## regenerate package.json and boards/*/manifest.py from the one file list
+	$(HIL) package
+
+conformance: $(STAMP) ## conformance suite: PLATFORM=cpython|unix|esp32|rp2|minimal|at-modem|module:Class [INTERPRETER=micropython] [TLS_ENGINE=module]
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.conformance --platform $(PLATFORM) $(if $(INTERPRETER),--interpreter $(INTERPRETER)) $(if $(TLS_ENGINE),--tls-engine $(TLS_ENGINE))
 
 deploy: $(STAMP) ## compile lib/ and port/ to .mpy and copy what changed to BOARD (PORT=...)
 	$(HIL) deploy $(HIL_BOARD)
