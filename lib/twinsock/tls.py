@@ -52,7 +52,12 @@ _FORWARDED = (
 def engine_module(dtls, psk):
     """The platform's TLS engine module, or ENOTSUP naming what is missing."""
     p = platform.get()
-    engine = platform.tls_engine()
+    try:
+        engine = platform.tls_engine()  # the first call imports the engine
+    except MemoryError:
+        raise TLSError(
+            "%s: no heap left to load the TLS engine" % ("DTLS" if dtls else "TLS"), ENOMEM
+        )
     have = engine.features() if engine is not None else {}
     what = "DTLS" if dtls else "TLS"
     if not have.get("dtls" if dtls else "tls"):
@@ -152,11 +157,16 @@ class SecureSocket:
         self._check_alive("accept")
         peer = SecureSocket(self._config, self._dtls)
         peer._backend.cleanup()
+        client_id = None
         if self._dtls:
             peer._backend = self._hand_over_datagrams()
+            # HelloVerify cookies are bound to the client's address.
+            client_id = (
+                "%s:%d" % (peer._backend.get_remote_host(), peer._backend.get_remote_port())
+            ).encode()
         else:
             peer._backend = self._backend.accept()
-        peer._handshake(None, True)
+        peer._handshake(None, True, client_id)
         return peer
 
     def _hand_over_datagrams(self):
@@ -178,7 +188,7 @@ class SecureSocket:
         self._backend = replacement
         return listener
 
-    def _handshake(self, host, server_side):
+    def _handshake(self, host, server_side, client_id=None):
         config = self._config
         hostname = config.server_name_indication or host
         backend = self._backend
@@ -195,6 +205,7 @@ class SecureSocket:
                 _stored_session(config.session_resumption_buffer),
                 self._handshake_timeouts,
                 backend._inner_mtu() if self._dtls else 1400,
+                client_id,
             )
             self._drive_handshake()
         except Exception as e:
@@ -243,6 +254,8 @@ class SecureSocket:
         engine = self._engine
         self._engine = None
         if engine is not None:
+            # TLS 1.3 tickets arrive after the handshake: store the session again.
+            _store_session(self._config.session_resumption_buffer, engine.session())
             engine.close()
         self._backend.close()
 

@@ -1,6 +1,7 @@
-# What both TLS engines share: alert names, ciphersuite ids, DTLS record
-# overhead, the DTLS retransmission schedule and the human-readable messages.
-# Portable (CPython and MicroPython); imported only by the tls_* engines.
+# What both TLS engines share: DTLS record overhead, the DTLS retransmission
+# schedule and the human-readable messages. Portable (CPython and MicroPython);
+# imported only by the tls_* engines. Kept small: a board pays for every line
+# (tables only one engine needs live in that engine).
 import time
 
 try:
@@ -16,73 +17,6 @@ except AttributeError:  # CPython
 
 
 from twinsock.errors import ENOMEM, ETIMEDOUT, TLSError
-
-# TLS alert descriptions (RFC 8446 6.2 plus the TLS 1.2 ones still seen).
-ALERTS = {
-    0: "close_notify",
-    10: "unexpected_message",
-    20: "bad_record_mac",
-    22: "record_overflow",
-    40: "handshake_failure",
-    42: "bad_certificate",
-    43: "unsupported_certificate",
-    44: "certificate_revoked",
-    45: "certificate_expired",
-    46: "certificate_unknown",
-    47: "illegal_parameter",
-    48: "unknown_ca",
-    49: "access_denied",
-    50: "decode_error",
-    51: "decrypt_error",
-    70: "protocol_version",
-    71: "insufficient_security",
-    80: "internal_error",
-    86: "inappropriate_fallback",
-    90: "user_canceled",
-    109: "missing_extension",
-    110: "unsupported_extension",
-    112: "unrecognized_name",
-    115: "unknown_psk_identity",
-    116: "certificate_required",
-    120: "no_application_protocol",
-}
-ALERT_NUMBERS = {name: number for number, name in ALERTS.items()}
-
-# The alerts a PSK handshake ends with when the peer does not know our
-# identity or derived other keys from a different PSK.
-PSK_REJECT_ALERTS = (20, 40, 51, 115)
-
-# IANA ciphersuite id -> (OpenSSL name, mbedTLS name). A small table of the
-# suites an LwM2M client meets; ids not listed here are ignored, as the API
-# says for ids an engine lacks.
-CIPHERSUITES = {
-    0x1301: ("TLS_AES_128_GCM_SHA256", "TLS1-3-AES-128-GCM-SHA256"),
-    0x1302: ("TLS_AES_256_GCM_SHA384", "TLS1-3-AES-256-GCM-SHA384"),
-    0x1303: ("TLS_CHACHA20_POLY1305_SHA256", "TLS1-3-CHACHA20-POLY1305-SHA256"),
-    0x1304: ("TLS_AES_128_CCM_SHA256", "TLS1-3-AES-128-CCM-SHA256"),
-    0x1305: ("TLS_AES_128_CCM_8_SHA256", "TLS1-3-AES-128-CCM-8-SHA256"),
-    0x008C: ("PSK-AES128-CBC-SHA", "TLS-PSK-WITH-AES-128-CBC-SHA"),
-    0x008D: ("PSK-AES256-CBC-SHA", "TLS-PSK-WITH-AES-256-CBC-SHA"),
-    0x00A8: ("PSK-AES128-GCM-SHA256", "TLS-PSK-WITH-AES-128-GCM-SHA256"),
-    0x00A9: ("PSK-AES256-GCM-SHA384", "TLS-PSK-WITH-AES-256-GCM-SHA384"),
-    0x00AE: ("PSK-AES128-CBC-SHA256", "TLS-PSK-WITH-AES-128-CBC-SHA256"),
-    0x00AF: ("PSK-AES256-CBC-SHA384", "TLS-PSK-WITH-AES-256-CBC-SHA384"),
-    0xC0A4: ("PSK-AES128-CCM", "TLS-PSK-WITH-AES-128-CCM"),
-    0xC0A5: ("PSK-AES256-CCM", "TLS-PSK-WITH-AES-256-CCM"),
-    0xC0A8: ("PSK-AES128-CCM8", "TLS-PSK-WITH-AES-128-CCM-8"),
-    0xC0A9: ("PSK-AES256-CCM8", "TLS-PSK-WITH-AES-256-CCM-8"),
-    0xC037: ("ECDHE-PSK-AES128-CBC-SHA256", "TLS-ECDHE-PSK-WITH-AES-128-CBC-SHA256"),
-    0xC02B: ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"),
-    0xC02C: ("ECDHE-ECDSA-AES256-GCM-SHA384", "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384"),
-    0xC02F: ("ECDHE-RSA-AES128-GCM-SHA256", "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"),
-    0xC030: ("ECDHE-RSA-AES256-GCM-SHA384", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384"),
-    0xC023: ("ECDHE-ECDSA-AES128-SHA256", "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256"),
-    0xC027: ("ECDHE-RSA-AES128-SHA256", "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA256"),
-    0xC0AC: ("ECDHE-ECDSA-AES128-CCM", "TLS-ECDHE-ECDSA-WITH-AES-128-CCM"),
-    0xC0AE: ("ECDHE-ECDSA-AES128-CCM8", "TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8"),
-    0xCCA8: ("ECDHE-RSA-CHACHA20-POLY1305", "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256"),
-    0xCCA9: ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"),
-}
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out
 # buffers, rounded as PLATFORMS.md measured it).
@@ -109,34 +43,6 @@ def record_overhead(suite_name, dtls=True):
     elif name.endswith("SHA384"):
         mac = 48
     return header + 16 + mac + 16
-
-
-def alert_text(number):
-    return "%s (%d)" % (ALERTS.get(number, "alert"), number)
-
-
-def alert_error(number, psk=False, lib_code=None, sent=False):
-    """TLSError for an alert the peer sent (or, with `sent`, that we sent)."""
-    if psk and number in PSK_REJECT_ALERTS:
-        return TLSError(
-            "PSK identity rejected: peer sent alert %s (wrong identity or key)"
-            % alert_text(number),
-            alert=number,
-            lib_code=lib_code,
-        )
-    if number == 70:
-        return TLSError(
-            "TLS version too low: peer sent alert protocol_version (70); "
-            "the peer and the configured minimum version share no version",
-            alert=number,
-            lib_code=lib_code,
-        )
-    who = "we sent" if sent else "peer sent"
-    return TLSError(
-        "handshake failed: %s alert %s" % (who, alert_text(number)),
-        alert=number,
-        lib_code=lib_code,
-    )
 
 
 def verify_error(reason, hostname=None, lib_code=None, alert=None):

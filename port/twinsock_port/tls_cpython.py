@@ -1,0 +1,726 @@
+# The CPython TLS/DTLS engine: pyOpenSSL (OpenSSL bundled with `cryptography`).
+#
+# One engine covers TLS and DTLS, certificates, CRLs, PSK, session resumption,
+# minimum version and ciphersuites on CPython 3.10-3.13. pyOpenSSL has no PSK
+# API, but the OpenSSL binding it ships with (OpenSSL._util.lib) declares the
+# PSK callbacks; `_install_psk` sets them, as the pyopenssl-psk package does.
+#
+# TLS runs OpenSSL directly on the (non-blocking, connected) TCP socket. DTLS
+# runs on memory BIOs: every datagram in and out passes through this engine,
+# which is what lets it keep its own retransmission timer (see FlightTimer):
+# OpenSSL's timer always starts at 1 s and cannot be changed from Python.
+import errno as _errno
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from OpenSSL import SSL, crypto
+from OpenSSL._util import ffi as _ffi
+from OpenSSL._util import lib as _lib
+from twinsock.errors import MessageTruncated, NetError, TLSError, unsupported
+
+from twinsock_port import tls_common as common
+
+_TLS1_2 = 0x0303
+_TLS1_3 = 0x0304
+_DTLS1_2 = 0xFEFD
+_TLS_DEFAULT = 0
+_VERSION_TLSv1_2 = 6
+_VERSION_TLSv1_3 = 7
+
+# OpenSSL X509_V_ERR_* -> the reason words tls_common.verify_error knows
+_VERIFY_REASONS = {
+    9: "not_yet_valid",
+    10: "expired",
+    18: "unknown_ca",
+    19: "unknown_ca",
+    20: "unknown_ca",
+    21: "unknown_ca",
+    23: "revoked",
+    62: "hostname",
+    64: "hostname",
+}
+
+_MAX_DATAGRAM = 16384 + 2048
+
+# TLS alert descriptions (RFC 8446 6.2 plus the TLS 1.2 ones still seen).
+ALERTS = {
+    0: "close_notify",
+    10: "unexpected_message",
+    20: "bad_record_mac",
+    22: "record_overflow",
+    40: "handshake_failure",
+    42: "bad_certificate",
+    43: "unsupported_certificate",
+    44: "certificate_revoked",
+    45: "certificate_expired",
+    46: "certificate_unknown",
+    47: "illegal_parameter",
+    48: "unknown_ca",
+    49: "access_denied",
+    50: "decode_error",
+    51: "decrypt_error",
+    70: "protocol_version",
+    71: "insufficient_security",
+    80: "internal_error",
+    86: "inappropriate_fallback",
+    90: "user_canceled",
+    109: "missing_extension",
+    110: "unsupported_extension",
+    112: "unrecognized_name",
+    115: "unknown_psk_identity",
+    116: "certificate_required",
+    120: "no_application_protocol",
+}
+ALERT_NUMBERS = {name: number for number, name in ALERTS.items()}
+
+# The alerts a PSK handshake ends with when the peer does not know our
+# identity or derived other keys from a different PSK.
+PSK_REJECT_ALERTS = (20, 40, 51, 115)
+
+# IANA ciphersuite id -> OpenSSL name: the suites an LwM2M client meets;
+# ids not listed are ignored, as API.md says for ids an engine lacks.
+CIPHERSUITES = {
+    0x1301: "TLS_AES_128_GCM_SHA256",
+    0x1302: "TLS_AES_256_GCM_SHA384",
+    0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+    0x1304: "TLS_AES_128_CCM_SHA256",
+    0x1305: "TLS_AES_128_CCM_8_SHA256",
+    0x008C: "PSK-AES128-CBC-SHA",
+    0x008D: "PSK-AES256-CBC-SHA",
+    0x00A8: "PSK-AES128-GCM-SHA256",
+    0x00A9: "PSK-AES256-GCM-SHA384",
+    0x00AE: "PSK-AES128-CBC-SHA256",
+    0x00AF: "PSK-AES256-CBC-SHA384",
+    0xC0A4: "PSK-AES128-CCM",
+    0xC0A5: "PSK-AES256-CCM",
+    0xC0A8: "PSK-AES128-CCM8",
+    0xC0A9: "PSK-AES256-CCM8",
+    0xC037: "ECDHE-PSK-AES128-CBC-SHA256",
+    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
+    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
+    0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
+    0xC023: "ECDHE-ECDSA-AES128-SHA256",
+    0xC027: "ECDHE-RSA-AES128-SHA256",
+    0xC0AC: "ECDHE-ECDSA-AES128-CCM",
+    0xC0AE: "ECDHE-ECDSA-AES128-CCM8",
+    0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
+    0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305",
+}
+
+
+def alert_text(number):
+    return "%s (%d)" % (ALERTS.get(number, "alert"), number)
+
+
+def alert_error(number, psk=False, lib_code=None, sent=False):
+    """TLSError for an alert the peer sent (or, with `sent`, that we sent)."""
+    if psk and number in PSK_REJECT_ALERTS:
+        return TLSError(
+            "PSK identity rejected: peer sent alert %s (wrong identity or key)"
+            % alert_text(number),
+            alert=number,
+            lib_code=lib_code,
+        )
+    if number == 70:
+        return TLSError(
+            "TLS version too low: peer sent alert protocol_version (70); "
+            "the peer and the configured minimum version share no version",
+            alert=number,
+            lib_code=lib_code,
+        )
+    who = "we sent" if sent else "peer sent"
+    return TLSError(
+        "handshake failed: %s alert %s" % (who, alert_text(number)),
+        alert=number,
+        lib_code=lib_code,
+    )
+
+
+def features():
+    return {
+        "tls": True,
+        "dtls": True,
+        "psk": hasattr(_lib, "SSL_CTX_set_psk_client_callback"),
+        "session_resumption": True,
+        "connection_id": False,
+        "dane": False,
+    }
+
+
+def _pem_or_der_list(blobs, pem_loader, der_loader):
+    if blobs is None:
+        return []
+    if isinstance(blobs, (bytes, bytearray, memoryview)):
+        blobs = (blobs,)
+    out = []
+    for blob in blobs:
+        blob = bytes(blob)
+        if b"-----BEGIN" in blob:
+            out.extend(pem_loader(blob))
+        else:
+            out.append(der_loader(blob))
+    return out
+
+
+def _load_certs(blobs):
+    return _pem_or_der_list(blobs, x509.load_pem_x509_certificates, x509.load_der_x509_certificate)
+
+
+def _load_crls(blobs):
+    def pem_crls(blob):
+        parts = blob.split(b"-----END X509 CRL-----")
+        return [
+            x509.load_pem_x509_crl(p + b"-----END X509 CRL-----\n") for p in parts if b"BEGIN" in p
+        ]
+
+    return _pem_or_der_list(blobs, pem_crls, x509.load_der_x509_crl)
+
+
+def _load_key(blob):
+    blob = bytes(blob)
+    if b"-----BEGIN" in blob:
+        return serialization.load_pem_private_key(blob, None)
+    return serialization.load_der_private_key(blob, None)
+
+
+def _split_records(data):
+    """Split concatenated DTLS records (what a memory BIO holds) into records."""
+    records = []
+    pos = 0
+    while pos + 13 <= len(data):
+        end = pos + 13 + ((data[pos + 11] << 8) | data[pos + 12])
+        records.append(data[pos:end])
+        pos = end
+    return records
+
+
+def _pack_datagrams(records, mtu):
+    datagrams = []
+    current = b""
+    for record in records:
+        if current and len(current) + len(record) > mtu:
+            datagrams.append(current)
+            current = b""
+        current += record
+    if current:
+        datagrams.append(current)
+    return datagrams
+
+
+def _reason_words(error):
+    """The OpenSSL reason strings of an SSL.Error, lower case."""
+    words = []
+    for item in error.args[0] if error.args and isinstance(error.args[0], list) else ():
+        if isinstance(item, tuple) and item:
+            words.append(str(item[-1]).lower())
+    return words
+
+
+class OpenSSLEngine:
+    """A (D)TLS session over a connected, non-blocking socket. See
+    docs/TLS_ENGINES.md for the contract."""
+
+    name = "openssl"
+
+    def __init__(
+        self,
+        sock,
+        config,
+        dtls=False,
+        server_side=False,
+        server_hostname=None,
+        session=None,
+        handshake_timeouts=None,
+        mtu=1400,
+        client_id=None,
+        pending_datagram=None,
+    ):
+        self._sock = sock
+        self._config = config
+        self._dtls = dtls
+        self._server_side = server_side
+        self._hostname = server_hostname
+        self._mtu = mtu
+        self._psk = hasattr(config.security, "identity")
+        self._psk_callback = None  # keeps the cffi callback alive
+        self._done = False
+        self._closed = False
+        self._timer = common.FlightTimer(common.check_timeouts(handshake_timeouts))
+        self._flight = None  # datagrams of the flight in the air (DTLS)
+        self._flight_epoch = 0
+        self._fresh = False  # a datagram arrived since our last flight
+        self._rbuf = bytearray(_MAX_DATAGRAM)
+        context = self._make_context()
+        if dtls:
+            self._conn = SSL.Connection(context, None)
+            _lib.SSL_set_options(self._conn._ssl, _lib.SSL_OP_NO_QUERY_MTU)
+            self._conn.set_ciphertext_mtu(mtu)
+        else:
+            self._conn = SSL.Connection(context, sock)
+        if pending_datagram:
+            self._conn.bio_write(bytes(pending_datagram))
+            self._fresh = True
+        if server_side:
+            self._conn.set_accept_state()
+        else:
+            self._conn.set_connect_state()
+            self._set_peer_name()
+            if session:
+                self._set_session(session)
+
+    # ---- configuration -------------------------------------------------
+
+    def _make_context(self):
+        config = self._config
+        if self._dtls:
+            method = SSL.DTLS_SERVER_METHOD if self._server_side else SSL.DTLS_CLIENT_METHOD
+        else:
+            method = SSL.TLS_SERVER_METHOD if self._server_side else SSL.TLS_CLIENT_METHOD
+        ctx = SSL.Context(method)
+        version = getattr(config, "version", _TLS_DEFAULT)
+        if self._dtls:
+            if version == _VERSION_TLSv1_3:
+                raise unsupported("DTLS 1.3 is not available in the OpenSSL engine")
+            ctx.set_min_proto_version(_DTLS1_2)
+        elif version == _VERSION_TLSv1_3:
+            ctx.set_min_proto_version(_TLS1_3)
+        else:
+            ctx.set_min_proto_version(_TLS1_2)
+        ctx.set_session_cache_mode(SSL.SESS_CACHE_CLIENT if not self._server_side else 0x2)
+        security = config.security
+        if self._psk:
+            self._install_psk(ctx, security.identity, security.key)
+        else:
+            self._install_certs(ctx, security)
+        self._install_ciphersuites(ctx, getattr(config, "ciphersuites", None))
+        return ctx
+
+    def _install_psk(self, ctx, identity, key):
+        identity = bytes(identity)
+        key = bytes(key)
+        if self._server_side:
+
+            def server_cb(ssl, peer_identity, psk_out, max_len):
+                if peer_identity == _ffi.NULL or _ffi.string(peer_identity) != identity:
+                    return 0
+                if len(key) > max_len:
+                    return 0
+                _ffi.memmove(psk_out, key, len(key))
+                return len(key)
+
+            self._psk_callback = _ffi.callback(
+                "unsigned int(SSL *, char *, unsigned char *, unsigned int)", server_cb
+            )
+            _lib.SSL_CTX_set_psk_server_callback(ctx._context, self._psk_callback)
+            # TLS 1.3 PSK through the legacy callbacks needs a session cb;
+            # keep PSK on TLS 1.2, as the LwM2M peers use it.
+            ctx.set_max_proto_version(_DTLS1_2 if self._dtls else _TLS1_2)
+        else:
+
+            def client_cb(ssl, hint, identity_out, max_identity, psk_out, max_psk):
+                if len(identity) + 1 > max_identity or len(key) > max_psk:
+                    return 0
+                _ffi.memmove(identity_out, identity + b"\0", len(identity) + 1)
+                _ffi.memmove(psk_out, key, len(key))
+                return len(key)
+
+            self._psk_callback = _ffi.callback(
+                "unsigned int(SSL *, char *, char *, unsigned int, unsigned char *, unsigned int)",
+                client_cb,
+            )
+            _lib.SSL_CTX_set_psk_client_callback(ctx._context, self._psk_callback)
+            ctx.set_max_proto_version(_DTLS1_2 if self._dtls else _TLS1_2)
+        ctx.set_cipher_list(b"PSK")
+        ctx.set_verify(SSL.VERIFY_NONE, None)
+
+    def _install_certs(self, ctx, info):
+        trusted = _load_certs(getattr(info, "trusted_certs", ()))
+        store = ctx.get_cert_store()
+        for cert in trusted:
+            store.add_cert(crypto.X509.from_cryptography(cert))
+        crls = _load_crls(getattr(info, "crls", ()))
+        for crl in crls:
+            store.add_crl(crl)
+        if crls:
+            store.set_flags(crypto.X509StoreFlags.CRL_CHECK)
+        own_cert = getattr(info, "client_cert", None)
+        own_key = getattr(info, "client_key", None)
+        if own_cert is not None:
+            chain = _load_certs(own_cert)
+            ctx.use_certificate(chain[0])
+            for extra in chain[1:]:
+                ctx.add_extra_chain_cert(crypto.X509.from_cryptography(extra))
+            if own_key is None:
+                raise TLSError("CertInfo.client_cert given without client_key")
+            ctx.use_privatekey(_load_key(own_key))
+        validate = getattr(info, "server_cert_validation", True)
+        if self._server_side:
+            # A server asks for a client certificate when it has CAs to check it.
+            if validate and trusted:
+                ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, None)
+            else:
+                ctx.set_verify(SSL.VERIFY_NONE, None)
+        elif validate:
+            if not trusted:
+                raise TLSError(
+                    "certificate validation is on but CertInfo.trusted_certs is empty; "
+                    "give the CA, or server_cert_validation=False"
+                )
+            ctx.set_verify(SSL.VERIFY_PEER, None)
+        else:
+            ctx.set_verify(SSL.VERIFY_NONE, None)
+
+    def _install_ciphersuites(self, ctx, ids):
+        if not ids:
+            return
+        tls12 = []
+        tls13 = []
+        for suite in ids:
+            names = CIPHERSUITES.get(suite)
+            if names is None:
+                continue
+            (tls13 if 0x1300 <= suite <= 0x13FF else tls12).append(names)
+        if not tls12 and not tls13:
+            raise unsupported("none of the configured ciphersuites is known to the OpenSSL engine")
+        try:
+            if tls12:
+                # suites asked for by id are wanted even where OpenSSL's
+                # default security level disables them (CCM_8: 64-bit tags,
+                # the LwM2M mandatory suite)
+                ctx.set_cipher_list((":".join(tls12) + ":@SECLEVEL=0").encode())
+            else:
+                ctx.set_cipher_list(b"PSK" if self._psk else b"DEFAULT")
+            if tls13:
+                _lib.SSL_CTX_set_ciphersuites(ctx._context, ":".join(tls13).encode())
+        except SSL.Error:
+            raise unsupported("OpenSSL rejected the ciphersuite list %s" % (tls12 + tls13))
+
+    def _set_peer_name(self):
+        name = self._hostname
+        if not name:
+            return
+        param = _lib.SSL_get0_param(self._conn._ssl)
+        if common.is_ip_literal(name):
+            import ipaddress
+
+            packed = ipaddress.ip_address(name).packed
+            _lib.X509_VERIFY_PARAM_set1_ip(param, packed, len(packed))
+        else:
+            self._conn.set_tlsext_host_name(name.encode("idna"))
+            encoded = name.encode()
+            _lib.X509_VERIFY_PARAM_set1_host(param, encoded, len(encoded))
+
+    def _set_session(self, blob):
+        blob = bytes(blob)
+        buf = _ffi.new("unsigned char[]", blob)
+        pointer = _ffi.new("unsigned char **", buf)
+        sess = _lib.d2i_SSL_SESSION(_ffi.NULL, pointer, len(blob))
+        if sess == _ffi.NULL:
+            return  # a stale or foreign blob: do a full handshake
+        _lib.SSL_set_session(self._conn._ssl, sess)
+        _lib.SSL_SESSION_free(sess)
+
+    # ---- handshake -----------------------------------------------------
+
+    def handshake_step(self):
+        """Advance the handshake: None when done, else "read"/"write": wait
+        until the socket is readable/writable (or dtls_timeout_ms passed)."""
+        if self._done:
+            return None
+        conn = self._conn
+        while True:
+            try:
+                conn.do_handshake()
+            except SSL.WantReadError:
+                if self._dtls:
+                    self._send_flight()
+                    if not self._feed_datagram():
+                        return "read"
+                    continue
+                return "read"
+            except SSL.WantWriteError:
+                return "write"
+            except SSL.Error as error:
+                raise self._handshake_error(error)
+            if self._dtls:
+                self._send_flight()
+                self._timer.stop()
+            self._done = True
+            return None
+
+    def dtls_timeout_ms(self):
+        """Milliseconds until dtls_handle_timeout() is due, 0 if due, None
+        when no DTLS flight waits for an answer."""
+        if self._done:
+            return None
+        ours = self._timer.remaining_ms()
+        library = self._library_timeout_ms()
+        if library is not None and (ours is None or library < ours):
+            return library
+        return ours
+
+    def _library_timeout_ms(self):
+        # In an encrypted flight OpenSSL's own resends matter (see
+        # _send_flight): wake up for its timer too.
+        if not self._dtls or self._flight_epoch == 0:
+            return None
+        left = self._conn.DTLSv1_get_timeout()
+        return None if left is None else int(left * 1000)
+
+    def dtls_handle_timeout(self):
+        """Resend the flight in the air if its timer ran out; raise
+        TLSError(ETIMEDOUT) after the longest wait."""
+        if self._done:
+            return
+        if self._library_timeout_ms() == 0:
+            try:
+                self._conn.DTLSv1_handle_timeout()
+            except SSL.Error as error:
+                raise self._handshake_error(error)
+            self._send_flight()
+        if self._timer.remaining_ms() != 0:
+            return
+        self._timer.expire(self._flight_epoch > 0, self._psk)
+        for datagram in self._flight or ():
+            self._send_datagram(datagram)
+
+    def _feed_datagram(self):
+        try:
+            n = self._sock.recv_into(self._rbuf)
+        except BlockingIOError:
+            return False
+        except OSError as e:
+            raise NetError(e.errno or _errno.EIO, "DTLS backend receive failed: %s" % e)
+        self._conn.bio_write(bytes(memoryview(self._rbuf)[:n]))
+        self._fresh = True
+        return True
+
+    def _take_output(self):
+        out = b""
+        while True:
+            try:
+                out += self._conn.bio_read(_MAX_DATAGRAM)
+            except SSL.WantReadError:
+                return out
+
+    def _send_datagram(self, datagram):
+        try:
+            self._sock.send(datagram)
+        except BlockingIOError:
+            pass  # a full send queue is a lost datagram: the timer resends it
+        except OSError as e:
+            raise NetError(e.errno or _errno.EIO, "DTLS backend send failed: %s" % e)
+
+    def _send_flight(self):
+        """Send what OpenSSL wrote. During the handshake, output after a new
+        datagram from the peer is a new flight (recorded, timer restarted);
+        output without one is OpenSSL's own 1 s timer resending, which our
+        timer replaces, except in an encrypted (epoch 1) flight, where only
+        OpenSSL's fresh record numbers get past the peer's replay check."""
+        out = self._take_output()
+        if not out:
+            return
+        datagrams = _pack_datagrams(_split_records(out), self._mtu)
+        if self._done:
+            for datagram in datagrams:
+                self._send_datagram(datagram)
+            return
+        if self._fresh or self._flight is None:
+            self._flight = datagrams
+            self._flight_epoch = max(((r[3] << 8) | r[4]) for r in _split_records(out))
+            self._fresh = False
+            self._timer.start()
+        elif self._flight_epoch == 0:
+            return
+        for datagram in datagrams:
+            self._send_datagram(datagram)
+
+    def _flush_alert(self):
+        if self._dtls:
+            try:
+                out = self._take_output()
+            except SSL.Error:
+                return
+            for datagram in _pack_datagrams(_split_records(out), self._mtu):
+                try:
+                    self._sock.send(datagram)
+                except OSError:
+                    pass
+
+    def _handshake_error(self, error):
+        self._flush_alert()
+        if isinstance(error, SSL.ZeroReturnError):
+            return common.closed_error()
+        if isinstance(error, SSL.SysCallError):
+            code = error.args[0] if error.args else None
+            if code in (-1, 0) or code == _errno.ECONNRESET:
+                return common.closed_error(lib_code=code)
+            if isinstance(code, int) and code > 0:
+                return TLSError(
+                    "handshake failed: %s" % (error.args[1] if len(error.args) > 1 else code),
+                    code=code,
+                    lib_code=code,
+                )
+            return common.closed_error(lib_code=code)
+        words = _reason_words(error)
+        text = "; ".join(words)
+        verify = _lib.SSL_get_verify_result(self._conn._ssl)
+        if verify != 0 and any("certificate verify failed" in w for w in words):
+            reason = _VERIFY_REASONS.get(verify)
+            if reason is None:
+                reason = _ffi.string(_lib.X509_verify_cert_error_string(verify)).decode()
+            return common.verify_error(reason, self._hostname, lib_code=verify)
+        for word in words:
+            if " alert " in " %s " % word and "alert" in word:
+                name = word.split("alert", 1)[1].strip().replace(" ", "_")
+                number = ALERT_NUMBERS.get(name)
+                if number is not None:
+                    return alert_error(number, psk=self._psk)
+        for word in words:
+            if (
+                "wrong version number" in word
+                or "packet length too long" in word
+                or "record layer failure" in word
+                or "http request" in word
+                or "unknown protocol" in word
+                or "record length mismatch" in word
+            ):
+                return common.not_tls_error()
+            if "unexpected eof" in word:
+                return common.closed_error()
+            if "unsupported protocol" in word or "version too low" in word:
+                return TLSError(
+                    "TLS version too low: the peer offers only versions below the "
+                    "configured minimum (%s)" % word
+                )
+            if "no shared cipher" in word or "no ciphers available" in word:
+                return TLSError("handshake failed: no ciphersuite shared with the peer (%s)" % word)
+            if self._psk and ("psk identity not found" in word or "bad decrypt" in word):
+                return TLSError("PSK identity rejected (%s)" % word)
+            if self._psk and ("decryption failed" in word or "digest check failed" in word):
+                return TLSError("PSK identity rejected: wrong identity or key (%s)" % word)
+        return TLSError("handshake failed: %s" % (text or error))
+
+    # ---- data ----------------------------------------------------------
+
+    def recv_into(self, buf, nbytes=0):
+        """Decrypted bytes into `buf`: n, 0 when the peer closed cleanly, None
+        when it would block. DTLS: one record; raises MessageTruncated (after
+        filling buf) when the record was larger."""
+        size = nbytes or len(buf)
+        conn = self._conn
+        while True:
+            try:
+                n = conn.recv_into(buf, size)
+            except SSL.WantReadError:
+                if self._dtls:
+                    self._send_flight()
+                    if self._feed_datagram():
+                        continue
+                return None
+            except SSL.WantWriteError:
+                return None
+            except SSL.ZeroReturnError:
+                return 0
+            except SSL.SysCallError as error:
+                code = error.args[0] if error.args else -1
+                if code in (-1, 0):
+                    return 0  # EOF without close_notify: the peer is gone
+                raise NetError(code, "TLS receive failed: %s" % (error,))
+            except SSL.Error as error:
+                raise TLSError("TLS receive failed: %s" % "; ".join(_reason_words(error)))
+            if self._dtls:
+                self._send_flight()
+                left = conn.pending()
+                if left:
+                    while conn.pending():
+                        conn.recv(conn.pending())
+                    raise MessageTruncated(n)
+            return n
+
+    def send(self, data):
+        """Encrypt and send: n bytes taken, or None when it would block.
+        DTLS: one record, one datagram."""
+        try:
+            n = self._conn.send(data)
+        except (SSL.WantWriteError, SSL.WantReadError):
+            return None
+        except SSL.SysCallError as error:
+            code = error.args[0] if error.args else -1
+            if code in (-1, 0):
+                code = _errno.EPIPE
+            raise NetError(code, "TLS send failed: %s" % (error,))
+        except SSL.Error as error:
+            raise TLSError("TLS send failed: %s" % "; ".join(_reason_words(error)))
+        if self._dtls:
+            out = self._take_output()
+            for record_group in _pack_datagrams(_split_records(out), 1 << 20):
+                self._send_datagram(record_group)
+        return n
+
+    def pending(self):
+        return self._conn.pending()
+
+    # ---- session facts -------------------------------------------------
+
+    def session(self):
+        """The session as bytes for a later resumption, or None."""
+        if not self._done:
+            return None
+        if not self._dtls and not self._server_side:
+            # TLS 1.3 tickets come after the handshake: let OpenSSL read any
+            # that arrived (a peek keeps application data where it is)
+            try:
+                self._conn.recv(1, 2)  # MSG_PEEK
+            except (SSL.Error, OSError):
+                pass
+        sess = _lib.SSL_get1_session(self._conn._ssl)
+        if sess == _ffi.NULL:
+            return None
+        try:
+            length = _lib.i2d_SSL_SESSION(sess, _ffi.NULL)
+            if length <= 0:
+                return None
+            buf = _ffi.new("unsigned char[]", length)
+            pointer = _ffi.new("unsigned char **", buf)
+            _lib.i2d_SSL_SESSION(sess, pointer)
+            return _ffi.buffer(buf, length)[:]
+        finally:
+            _lib.SSL_SESSION_free(sess)
+
+    def session_resumed(self):
+        return bool(self._done and _lib.SSL_session_reused(self._conn._ssl))
+
+    def cipher(self):
+        return self._conn.get_cipher_name()
+
+    def version(self):
+        return self._conn.get_protocol_version_name()
+
+    def record_overhead(self):
+        if not self._done:
+            return None
+        if self._conn.get_protocol_version_name() in ("TLSv1.3", "DTLSv1.3"):
+            return (13 if self._dtls else 5) + 16 + 1
+        return common.record_overhead(self.cipher(), self._dtls)
+
+    def close(self):
+        """Send close_notify when the handshake completed; never blocks."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._done:
+            try:
+                self._conn.shutdown()
+            except (SSL.Error, OSError):
+                pass
+            if self._dtls:
+                try:
+                    for datagram in _pack_datagrams(_split_records(self._take_output()), 1 << 20):
+                        self._sock.send(datagram)
+                except (SSL.Error, OSError):
+                    pass
+
+
+Engine = OpenSSLEngine

@@ -1,0 +1,611 @@
+# The MicroPython TLS/DTLS engine: the `tls` module (mbedTLS) directly.
+#
+# The tls object never sees the platform socket: it gets a _Wire, a small
+# io.IOBase stream over the (connected, non-blocking) socket. Through it the
+# engine
+#   - knows when the handshake is over (it reads the record headers that pass:
+#     our and the peer's ChangeCipherSpec + Finished); tls has no API for it
+#     and SSLSocket.cipher() crashes while the handshake runs;
+#   - keeps each DTLS flight and resends it on its own timer (min doubling to
+#     max): mbedTLS's own timer always starts at 1 s and is not configurable;
+#   - hands mbedTLS one datagram per recv_into, so a record larger than the
+#     caller's buffer can be detected (and its rest dropped) as truncation;
+#   - reports pending() exactly: polling the tls object only asks mbedTLS
+#     (the _Wire answers "not ready" for the socket).
+import gc
+import sys
+import time
+
+try:
+    import tls as _tls
+except ImportError:  # firmware older than v1.23
+    _tls = None
+try:
+    import io as _io
+except ImportError:
+    import uio as _io
+try:
+    import select as _select
+except ImportError:
+    import uselect as _select
+try:
+    import binascii as _binascii
+except ImportError:
+    import ubinascii as _binascii
+
+from twinsock.errors import ENOMEM, MessageTruncated, NetError, TLSError, unsupported
+
+from twinsock_port import tls_common as common
+
+_EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
+_POLL = 3  # MP_STREAM_POLL
+_CLOSE = 4  # MP_STREAM_CLOSE
+
+# negative mbedTLS codes MicroPython raises as OSError(code)
+_CONN_EOF = -0x7280  # -29312
+_FATAL_ALERT = -0x7780  # -30592
+_INVALID_RECORD = -0x7200  # -29184
+_BAD_INPUT = -0x7100  # -28928
+_TIMEOUT = -0x6800  # -26624
+_PEER_CLOSE_NOTIFY = -0x7880
+_HANDSHAKE_FAILURE = -0x6E00
+_BAD_PROTOCOL_VERSION = -0x6E80
+_UNKNOWN_IDENTITY = -0x6C80
+_HELLO_VERIFY_REQUIRED = -0x6A80
+_INVALID_MAC = -0x7180
+_ALLOC_FAILED = -0x7F00
+
+_CCS = 20
+_ALERT = 21
+_HANDSHAKE = 22
+_LIB_MIN_MS = 1000  # mbedTLS's hs_timeout_min/max defaults (not settable)
+_LIB_MAX_MS = 60000
+
+_features = None
+
+
+def features():
+    global _features
+    if _features is None:
+        dtls = _tls is not None and hasattr(_tls, "PROTOCOL_DTLS_CLIENT")
+        psk = False
+        if _tls is not None:
+            # PSK came as SSLContext attributes (psk_identity, psk_key,
+            # server_psk_keys) after v1.28
+            psk = hasattr(_tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT), "psk_identity")
+        _features = {
+            "tls": _tls is not None,
+            "dtls": dtls,
+            "psk": psk,
+            "session_resumption": False,
+            "connection_id": False,
+            "dane": False,
+        }
+    return _features
+
+
+def _der_list(blobs):
+    """PEM or DER bytes (or a sequence of them) -> a list of DER blobs."""
+    if blobs is None:
+        return []
+    if isinstance(blobs, (bytes, bytearray, memoryview)):
+        blobs = (blobs,)
+    out = []
+    for blob in blobs:
+        blob = bytes(blob)
+        if b"-----BEGIN" not in blob:
+            out.append(blob)
+            continue
+        for part in blob.split(b"-----BEGIN")[1:]:
+            body = part.split(b"-----", 1)[1].split(b"-----END", 1)[0]
+            out.append(_binascii.a2b_base64(body.replace(b"\r", b"").replace(b"\n", b"")))
+    return out
+
+
+class _Wire(_io.IOBase):
+    """The stream mbedTLS reads and writes: see the module comment."""
+
+    def __init__(self, sock, dtls):
+        self.sock = sock
+        self.dtls = dtls
+        self.handshaking = True
+        self.budget = -1  # datagrams mbedTLS may read now; -1: no limit
+        self.fresh = False  # a datagram arrived since our last flight
+        self.flight = None  # the datagrams of our flight in the air
+        self.flight_epoch = 0
+        self.open = True  # writes now belong to the current flight
+        self.timer = None
+        # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
+        self.sent = 0
+        self.received = 0
+        self.preload = None  # a datagram read before the engine existed
+        self.alert_seen = False  # DTLS: the peer sent an alert after the handshake
+        # mbedTLS's own retransmission timer (1 s doubling to 60 s), followed
+        # from outside: in an encrypted flight its resends matter (see write)
+        self.lib_timeout = 0
+        self.lib_deadline = None
+        # TLS stream record scanners: [header bytes still needed, body bytes left]
+        self._in = [5, 0, bytearray(5)]
+        self._out = [5, 0, bytearray(5)]
+
+    def done(self):
+        return self.sent == 2 and self.received == 2
+
+    def _progress(self, state, content_type):
+        if content_type == _CCS:
+            return 1 if state == 0 else state
+        if content_type == _HANDSHAKE and state == 1:
+            return 2
+        return state
+
+    def _scan_datagram(self, data, incoming):
+        pos = 0
+        epoch = 0
+        while pos + 13 <= len(data):
+            kind = data[pos]
+            epoch = max(epoch, (data[pos + 3] << 8) | data[pos + 4])
+            if incoming:
+                self.received = self._progress(self.received, kind)
+            else:
+                self.sent = self._progress(self.sent, kind)
+            pos += 13 + ((data[pos + 11] << 8) | data[pos + 12])
+        return epoch
+
+    def _scan_stream(self, data, incoming):
+        state = self._in if incoming else self._out
+        pos = 0
+        end = len(data)
+        while pos < end:
+            if state[1]:
+                step = min(state[1], end - pos)
+                state[1] -= step
+                pos += step
+                continue
+            header = state[2]
+            header[5 - state[0]] = data[pos]
+            state[0] -= 1
+            pos += 1
+            if state[0] == 0:
+                if incoming:
+                    self.received = self._progress(self.received, header[0])
+                else:
+                    self.sent = self._progress(self.sent, header[0])
+                state[0] = 5
+                state[1] = (header[3] << 8) | header[4]
+
+    def readinto(self, buf):
+        if self.budget == 0:
+            return None
+        if self.preload is not None:
+            data = self.preload
+            self.preload = None
+            n = len(data)
+            buf[:n] = data
+            if self.budget > 0:
+                self.budget -= 1
+            self._scan_datagram(data, True)
+            self.fresh = True
+            return n
+        try:
+            n = self.sock.readinto(buf)
+        except OSError as e:
+            # never raise through mbedTLS: a negative return is the errno
+            # (IOBase's stream glue), which tls raises as OSError(errno)
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
+            return None if code in _EAGAIN else -abs(code)
+        if n is None:
+            return None
+        if self.budget > 0:
+            self.budget -= 1
+        if self.handshaking and n:
+            view = memoryview(buf)[:n]
+            if self.dtls:
+                self._scan_datagram(view, True)
+                self.fresh = True
+            else:
+                self._scan_stream(view, True)
+        elif self.dtls and n:
+            # An alert record (close_notify) can share a datagram with data:
+            # tls.readinto then reads both and its end-of-stream is lost.
+            pos = 0
+            while pos + 13 <= n:
+                if buf[pos] == _ALERT:
+                    self.alert_seen = True
+                pos += 13 + ((buf[pos + 11] << 8) | buf[pos + 12])
+        return n
+
+    def write(self, buf):
+        if not self.handshaking:
+            try:
+                return self.sock.write(buf)
+            except OSError as e:
+                code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
+                return None if code in _EAGAIN else -abs(code)
+        if self.dtls:
+            data = bytes(buf)
+            if self.fresh or self.flight is None:
+                self.flight = []
+                self.flight_epoch = 0
+                self.fresh = False
+                self.open = True
+                self.timer.start()
+                self.lib_timeout = _LIB_MIN_MS
+                self.lib_deadline = time.ticks_add(time.ticks_ms(), _LIB_MIN_MS + 10)
+            elif not self.open:
+                self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
+                self.lib_deadline = time.ticks_add(time.ticks_ms(), self.lib_timeout + 10)
+            if self.open:
+                self.flight.append(data)
+                epoch = self._scan_datagram(data, False)
+                if epoch > self.flight_epoch:
+                    self.flight_epoch = epoch
+            elif self.flight_epoch == 0:
+                # mbedTLS's own 1 s timer resending: our timer does that
+                return len(buf)
+            try:
+                n = self.sock.write(data)
+            except OSError as e:
+                code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
+                if code in _EAGAIN:
+                    return len(buf)  # lost datagram: the timer resends it
+                return -abs(code)
+            return len(buf) if n is None else n
+        try:
+            n = self.sock.write(buf)
+        except OSError as e:
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
+            return None if code in _EAGAIN else -abs(code)
+        if n:
+            self._scan_stream(memoryview(buf)[:n], False)
+        return n
+
+    def resend(self):
+        for datagram in self.flight or ():
+            try:
+                self.sock.write(datagram)
+            except OSError as e:
+                if e.args[0] not in _EAGAIN:
+                    raise
+
+    def ioctl(self, request, arg):
+        # POLL: only mbedTLS's own buffer counts (see pending()); CLOSE: the
+        # platform socket belongs to the caller.
+        return 0
+
+
+class MbedTLSEngine:
+    """A (D)TLS session over a connected, non-blocking socket. See
+    docs/TLS_ENGINES.md for the contract."""
+
+    name = "mbedtls"
+
+    def __init__(
+        self,
+        sock,
+        config,
+        dtls=False,
+        server_side=False,
+        server_hostname=None,
+        session=None,
+        handshake_timeouts=None,
+        mtu=1400,
+        client_id=None,
+        pending_datagram=None,
+    ):
+        if _tls is None:
+            raise unsupported("TLS needs the `tls` module (MicroPython v1.23 or later)")
+        if dtls and not features()["dtls"]:
+            raise unsupported("DTLS needs MicroPython v1.25 or later")
+        self._dtls = dtls
+        self._server_side = server_side
+        self._hostname = server_hostname
+        security = config.security
+        self._psk = hasattr(security, "identity")
+        if self._psk and not features()["psk"]:
+            raise unsupported("PSK needs a MicroPython `tls` module with psk_identity (v1.29)")
+        version = getattr(config, "version", 0)
+        if version == 7:
+            raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
+        self._done = False
+        self._closed = False
+        self._probe = bytearray(1)
+        self._wire = _Wire(sock, dtls)
+        self._wire.timer = common.FlightTimer(common.check_timeouts(handshake_timeouts))
+        if pending_datagram:
+            self._wire.preload = bytes(pending_datagram)
+        if sys.platform == "rp2":
+            # mbedTLS allocates its ~17 KB from the Python heap here
+            gc.collect()
+            if gc.mem_free() < common.TLS_HEAP_BYTES:
+                raise common.memory_error(gc.mem_free())
+        try:
+            ctx = self._make_context(config, security)
+            kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
+            if server_side:
+                if dtls:
+                    kwargs["client_id"] = client_id or b"twinsock"
+            elif server_hostname:
+                kwargs["server_hostname"] = server_hostname
+            self._tls = ctx.wrap_socket(self._wire, **kwargs)
+        except (OSError, MemoryError, ValueError) as e:
+            raise self._error(e)
+        self._ctx = ctx
+        self._wrap_kwargs = kwargs
+        self._poller = _select.poll()
+        self._poller.register(self._tls, _select.POLLIN)
+
+    def _make_context(self, config, security):
+        if self._dtls:
+            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
+        else:
+            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
+        ctx = _tls.SSLContext(proto)
+        if self._psk:
+            if self._server_side:
+                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
+            else:
+                ctx.psk_identity = bytes(security.identity)
+                ctx.psk_key = bytes(security.key)
+            ctx.verify_mode = _tls.CERT_NONE
+        else:
+            if getattr(security, "crls", ()):
+                raise unsupported("CRLs are not available in MicroPython's tls module")
+            trusted = _der_list(getattr(security, "trusted_certs", ()))
+            for cert in trusted:
+                ctx.load_verify_locations(cert)
+            own_cert = getattr(security, "client_cert", None)
+            if own_cert is not None:
+                key = getattr(security, "client_key", None)
+                if key is None:
+                    raise TLSError("CertInfo.client_cert given without client_key")
+                ctx.load_cert_chain(_der_list(own_cert)[0], _der_list(key)[0])
+            validate = getattr(security, "server_cert_validation", True)
+            if self._server_side:
+                ctx.verify_mode = _tls.CERT_REQUIRED if validate and trusted else _tls.CERT_NONE
+            elif validate:
+                if not trusted:
+                    raise TLSError(
+                        "certificate validation is on but CertInfo.trusted_certs is empty; "
+                        "give the CA, or server_cert_validation=False"
+                    )
+                if not self._hostname:
+                    raise TLSError("certificate validation needs a server name to check")
+                ctx.verify_mode = _tls.CERT_REQUIRED
+            else:
+                ctx.verify_mode = _tls.CERT_NONE
+        ids = getattr(config, "ciphersuites", None)
+        if ids:
+            from twinsock_port.tls_mbedtls_suites import NAMES
+
+            names = [NAMES[i] for i in ids if i in NAMES]
+            available = ctx.get_ciphers()
+            names = [n for n in names if n in available]
+            if not names:
+                raise unsupported("none of the configured ciphersuites is built into mbedTLS")
+            ctx.set_ciphers(names)
+        return ctx
+
+    # ---- errors --------------------------------------------------------
+
+    def _error(self, e):
+        if isinstance(e, NetError):
+            return e
+        if isinstance(e, MemoryError):
+            return common.memory_error(gc.mem_free())
+        if isinstance(e, ValueError):
+            text = str(e)
+            low = text.lower()
+            if "does not match" in low or "common name" in low or "cn)" in low:
+                return common.verify_error("hostname", self._hostname)
+            if "not correctly signed" in low or "trusted ca" in low:
+                return common.verify_error("unknown_ca")
+            if "expired" in low:
+                return common.verify_error("expired")
+            if "future" in low:
+                return common.verify_error("not_yet_valid")
+            if "revoked" in low:
+                return common.verify_error("revoked")
+            return common.verify_error(text.replace("\n", "; ").strip("; "))
+        code = e.args[0] if e.args else None
+        if code == ENOMEM or code == _ALLOC_FAILED:
+            return common.memory_error(gc.mem_free(), lib_code=code)
+        if not isinstance(code, int):
+            return TLSError("handshake failed: %s" % (e,))
+        if code > 0:
+            return NetError(code, "TLS backend socket failed: %s" % (e,))
+        if code == _CONN_EOF or code == _BAD_INPUT:
+            return common.closed_error(lib_code=code)
+        if code == _INVALID_MAC and self._psk:
+            return TLSError("PSK identity rejected: wrong identity or key", lib_code=code)
+        if code == _INVALID_RECORD:
+            return common.not_tls_error(lib_code=code)
+        if code == _TIMEOUT:
+            return common.timeout_error(60000)
+        if code == _FATAL_ALERT:
+            if self._psk:
+                return TLSError(
+                    "PSK identity rejected: peer sent a fatal alert (wrong identity or key)",
+                    lib_code=code,
+                )
+            return TLSError("handshake failed: peer sent a fatal alert", lib_code=code)
+        if code == _UNKNOWN_IDENTITY:
+            return TLSError("PSK identity rejected: the peer's identity is unknown", lib_code=code)
+        if code == _BAD_PROTOCOL_VERSION:
+            return TLSError(
+                "TLS version too low: the peer offers only versions below TLS 1.2",
+                alert=70,
+                lib_code=code,
+            )
+        if code == _HANDSHAKE_FAILURE:
+            if self._psk:
+                return TLSError(
+                    "PSK identity rejected: handshake failure (wrong identity or key)",
+                    alert=40,
+                    lib_code=code,
+                )
+            return TLSError("handshake failed: handshake_failure (40)", alert=40, lib_code=code)
+        return TLSError("handshake failed: mbedTLS error -0x%04X" % -code, lib_code=code)
+
+    # ---- handshake -----------------------------------------------------
+
+    def handshake_step(self):
+        if self._done:
+            return None
+        wire = self._wire
+        lib_due = wire.lib_deadline
+        if lib_due is not None and time.ticks_diff(lib_due, time.ticks_ms()) > 0:
+            lib_due = None
+        try:
+            n = self._tls.readinto(self._probe)
+        except (OSError, MemoryError, ValueError) as e:
+            wire.timer.stop()
+            if self._server_side and e.args and e.args[0] == _HELLO_VERIFY_REQUIRED:
+                return self._after_hello_verify()
+            raise self._error(e)
+        finally:
+            wire.open = False
+        if lib_due is not None and wire.lib_deadline == lib_due:
+            wire.lib_deadline = None  # mbedTLS had its chance and did not resend
+        if n:
+            # application data right behind the peer's Finished: keep it
+            self._early = self._probe[0]
+        if wire.done():
+            self._done = True
+            wire.handshaking = False
+            wire.timer.stop()
+            return None
+        if n == 0 and not wire.done():
+            raise common.closed_error()
+        return "read"
+
+    _early = None
+
+    def _after_hello_verify(self):
+        # mbedTLS sent a HelloVerifyRequest and dropped the session, as a
+        # stateless DTLS server does: a new one checks the cookie the client
+        # sends with its next ClientHello (same client_id).
+        self._poller.unregister(self._tls)
+        wire = self._wire
+        wire.flight = None
+        wire.fresh = False
+        wire.sent = wire.received = 0
+        try:
+            self._tls = self._ctx.wrap_socket(wire, **self._wrap_kwargs)
+        except (OSError, MemoryError) as e:
+            raise self._error(e)
+        self._poller.register(self._tls, _select.POLLIN)
+        return "read"
+
+    def dtls_timeout_ms(self):
+        if self._done or not self._dtls:
+            return None
+        wire = self._wire
+        ours = wire.timer.remaining_ms()
+        if wire.flight_epoch and wire.lib_deadline is not None:
+            left = time.ticks_diff(wire.lib_deadline, time.ticks_ms())
+            left = left if left > 0 else 0
+            if ours is None or left < ours:
+                return left
+        return ours
+
+    def dtls_handle_timeout(self):
+        timer = self._wire.timer
+        if self._done or not self._dtls or timer.remaining_ms() != 0:
+            return
+        timer.expire(self._wire.flight_epoch > 0, self._psk)
+        self._wire.resend()
+
+    # ---- data ----------------------------------------------------------
+
+    def recv_into(self, buf, nbytes=0):
+        size = nbytes or len(buf)
+        view = memoryview(buf)
+        start = 0
+        if self._early is not None:
+            view[0] = self._early
+            self._early = None
+            if size == 1 or not self._dtls:
+                return 1
+            start = 1
+        wire = self._wire
+        if self._dtls:
+            # one datagram per call; none when finishing the early record
+            wire.budget = 0 if start else 1
+        try:
+            n = self._tls.readinto(view[start:size])
+        except OSError as e:
+            if e.args and e.args[0] in (_CONN_EOF, _PEER_CLOSE_NOTIFY):
+                return 0
+            raise self._error(e)
+        finally:
+            wire.budget = -1
+        if n is None or n == 0:
+            if start:
+                return start
+            return 0 if wire.alert_seen or n == 0 else None
+        n += start
+        if self._dtls and n == size:
+            if self.pending():
+                wire.budget = 0
+                try:
+                    while self._tls.readinto(self._probe):
+                        pass
+                except OSError:
+                    pass
+                finally:
+                    wire.budget = -1
+                raise MessageTruncated(n)
+        return n
+
+    def send(self, data):
+        try:
+            # DTLS: write1 (`send`) makes one record, one datagram; `write`
+            # would loop and split a long payload into several
+            n = (self._tls.send if self._dtls else self._tls.write)(data)
+        except OSError as e:
+            raise self._error(e)
+        return n
+
+    def pending(self):
+        """Decrypted bytes waiting in mbedTLS (1 means "some": mbedTLS only
+        tells whether there are any)."""
+        if self._early is not None:
+            return 1
+        return 1 if self._poller.poll(0) else 0
+
+    # ---- session facts -------------------------------------------------
+
+    def session(self):
+        return None
+
+    def session_resumed(self):
+        return False
+
+    def cipher(self):
+        return self._tls.cipher()[0] if self._done else None
+
+    def version(self):
+        return self._tls.cipher()[1] if self._done else None
+
+    def record_overhead(self):
+        if not self._done:
+            return None
+        return common.record_overhead(self.cipher(), self._dtls)
+
+    def close(self):
+        """MicroPython's tls cannot send close_notify; this frees mbedTLS's
+        buffers. The platform socket stays open (it is the caller's)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._poller.unregister(self._tls)
+        except (OSError, ValueError, KeyError):
+            pass
+        try:
+            self._tls.close()
+        except OSError:
+            pass
+
+
+Engine = MbedTLSEngine
