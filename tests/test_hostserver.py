@@ -3,6 +3,7 @@ process, a ready line, each service's protocol, the log, the lifetime."""
 
 import json
 import socket
+import struct
 import sys
 import time
 from pathlib import Path
@@ -209,3 +210,170 @@ def test_ipv6_bind():
             s.settimeout(2)
             s.sendto(b"six", ("::1", port))
             assert s.recv(10) == b"six"
+
+
+# ---- TLS and DTLS services (tools/hostserver/secure.py) -------------------------
+
+PSK_KEY = "00112233445566778899aabbccddeeff"
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory):
+    pki = tmp_path_factory.mktemp("pki")
+    log = pki / "log.jsonl"
+    proc = HostServerProcess(
+        ["--secure", "--pki", str(pki), "--psk-key", PSK_KEY, "--lifetime", "60", "--log", str(log)]
+    )
+    proc.log_path = log
+    yield proc
+    proc.stop()
+
+
+def tls_client(secure, service, server_name="localhost"):
+    import ssl
+
+    context = ssl.create_default_context(cafile=secure.description["pki"] + "/ca.pem")
+    raw = socket.create_connection(("127.0.0.1", secure.port(service)), timeout=5)
+    return context.wrap_socket(raw, server_hostname=server_name)
+
+
+def openssl_client(secure, service, dtls, psk):
+    """A pyOpenSSL client over a connected socket (blocking, with a timeout)."""
+    from OpenSSL import SSL
+    from OpenSSL._util import ffi, lib
+
+    ctx = SSL.Context(SSL.DTLS_CLIENT_METHOD if dtls else SSL.TLS_CLIENT_METHOD)
+    keep = []
+    if psk:
+        identity, key = psk
+
+        def client_callback(ssl_pointer, hint, identity_out, max_identity, psk_out, max_psk):
+            ffi.memmove(identity_out, identity + b"\0", len(identity) + 1)
+            ffi.memmove(psk_out, key, len(key))
+            return len(key)
+
+        callback = ffi.callback(
+            "unsigned int(SSL *, char *, char *, unsigned int, unsigned char *, unsigned int)",
+            client_callback,
+        )
+        keep.append(callback)
+        lib.SSL_CTX_set_psk_client_callback(ctx._context, callback)
+        ctx.set_cipher_list(b"PSK")
+        ctx.set_max_proto_version(0xFEFD if dtls else 0x0303)
+    else:
+        ctx.load_verify_locations(secure.description["pki"] + "/ca.pem")
+        ctx.set_verify(SSL.VERIFY_PEER, lambda *args: args[-1])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if dtls else socket.SOCK_STREAM)
+    # blocking for pyOpenSSL (a Python timeout makes the descriptor non-blocking), but
+    # never for longer than 5 s: the kernel's receive timeout ends a hung read
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))
+    sock.connect(("127.0.0.1", secure.port(service)))
+    conn = SSL.Connection(ctx, sock)
+    conn.set_connect_state()
+    conn.do_handshake()
+    conn.keep = keep
+    conn.raw = sock
+    return conn
+
+
+def test_secure_services_are_opt_in_and_described(server, secure):
+    assert "tls_echo" not in server.description["hosts"]["127.0.0.1"]
+    assert "pki" not in server.description
+    ports = secure.description["hosts"]["127.0.0.1"]
+    assert set(ports) == SERVICES | {
+        "tls_echo",
+        "tls_psk_echo",
+        "tls_client_auth_echo",
+        "tls_expired",
+        "tls_untrusted",
+        "dtls_echo",
+        "dtls_psk_echo",
+    }
+    assert secure.description["psk"] == {"identity": "twinsock-hil", "key": PSK_KEY}
+    pki = Path(secure.description["pki"])
+    for name in ("ca", "server", "expired", "untrusted", "client"):
+        assert (pki / (name + ".pem")).exists() and (pki / (name + ".der")).exists()
+    assert (pki / "client_key.der").exists()
+
+
+def test_tls_echo_by_name_and_by_address(secure):
+    for name in ("localhost", "127.0.0.1"):
+        with tls_client(secure, "tls_echo", name) as tls:
+            tls.sendall(b"over tls " * 1000)
+            got = b""
+            while len(got) < 9000:
+                got += tls.recv(65536)
+            assert got == b"over tls " * 1000
+
+
+def test_bad_certificate_services_fail_verification(secure):
+    import ssl
+
+    with pytest.raises(ssl.SSLCertVerificationError, match="expired"):
+        tls_client(secure, "tls_expired")
+    with pytest.raises(ssl.SSLCertVerificationError, match="local issuer"):
+        tls_client(secure, "tls_untrusted")
+
+
+def test_client_auth_echo_requires_a_client_certificate(secure):
+    import ssl
+
+    pki = secure.description["pki"]
+    context = ssl.create_default_context(cafile=pki + "/ca.pem")
+    context.load_cert_chain(pki + "/client.pem", pki + "/client_key.pem")
+    raw = socket.create_connection(("127.0.0.1", secure.port("tls_client_auth_echo")), timeout=5)
+    with context.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(b"mutual")
+        assert tls.recv(10) == b"mutual"
+    with tls_client(secure, "tls_client_auth_echo") as tls:  # no certificate
+        with pytest.raises((ssl.SSLError, ConnectionResetError)):
+            tls.sendall(b"x")
+            tls.recv(10)  # TLS 1.3: the server's refusal arrives after the handshake
+
+
+def test_tls_psk_echo(secure):
+    conn = openssl_client(secure, "tls_psk_echo", False, (b"twinsock-hil", bytes.fromhex(PSK_KEY)))
+    assert conn.get_protocol_version_name() == "TLSv1.2"
+    conn.sendall(b"psk")
+    assert conn.recv(10) == b"psk"
+    conn.shutdown()
+    conn.raw.close()
+
+
+def test_tls_psk_rejects_a_wrong_key(secure):
+    from OpenSSL import SSL
+
+    with pytest.raises(SSL.Error):
+        openssl_client(secure, "tls_psk_echo", False, (b"twinsock-hil", b"wrong key"))
+
+
+@pytest.mark.parametrize("service", ["dtls_echo", "dtls_psk_echo"])
+def test_dtls_echo_record_by_record(secure, service):
+    psk = (b"twinsock-hil", bytes.fromhex(PSK_KEY)) if "psk" in service else None
+    conn = openssl_client(secure, service, True, psk)
+    for payload in (b"one record", b"x" * 1200, b"last"):
+        conn.send(payload)
+        assert conn.recv(4096) == payload
+    conn.shutdown()
+    conn.raw.close()
+    # the next client from a new port gets a new session
+    conn = openssl_client(secure, service, True, psk)
+    conn.send(b"again")
+    assert conn.recv(100) == b"again"
+    conn.raw.close()
+
+
+def test_dtls_flights_are_split_at_record_boundaries():
+    from tools.hostserver.secure import split_records
+
+    record = bytes([23, 0xFE, 0xFD]) + bytes(8) + (600).to_bytes(2, "big") + bytes(600)
+    datagrams = split_records(record * 5, mtu=1400)
+    assert [len(d) for d in datagrams] == [1226, 1226, 613]
+
+
+def test_secure_services_log_handshakes(secure):
+    with tls_client(secure, "tls_echo") as tls:
+        tls.sendall(b"x")
+        tls.recv(1)
+    events = [json.loads(line) for line in secure.log_path.read_text().splitlines()]
+    assert any(e["service"] == "tls_echo" and e["event"] == "handshake" for e in events)

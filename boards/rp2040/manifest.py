@@ -3,5 +3,34 @@
 # Build: make -C ports/<port> BOARD=<BOARD> FROZEN_MANIFEST=<this file>
 # ruff: noqa: F821 (include/package/module are given by MicroPython's makemanifest)
 include("$(BOARD_DIR)/manifest.py")  # the board's own frozen modules first
-package("twinsock", base_path="../../lib")
-package("twinsock_port", base_path="../../port")
+package(
+    "twinsock",
+    files=[
+        "__init__.py",
+        "clock.py",
+        "config.py",
+        "const.py",
+        "endpoint.py",
+        "errors.py",
+        "net.py",
+        "platform.py",
+        "porting.py",
+        "tls.py",
+        "tlsconfig.py",
+    ],
+    base_path="../../lib",
+)
+package(
+    "twinsock_port",
+    files=[
+        "__init__.py",
+        "esp32.py",
+        "micropython.py",
+        "rp2.py",
+        "tls_common.py",
+        "tls_mbedtls_suites.py",
+        "tls_micropython.py",
+        "unix.py",
+    ],
+    base_path="../../port",
+)

@@ -73,9 +73,23 @@ def checks_in(directory, timeout_s=DEFAULT_TIMEOUT_S):
     return [Check.from_file(os.path.join(directory, name), timeout_s) for name in names]
 
 
+# The suite's order: plain sockets before secure ones, so that the heap delta of the
+# first UDP check shows what importing twinsock costs and the first TLS check what the
+# TLS engine costs. Checks matching no prefix come last, by name.
+SUITE_ORDER = ("udp_", "tcp_", "tls_", "dtls_", "ip_", "heap_")
+
+
+def suite_position(check):
+    for position, prefix in enumerate(SUITE_ORDER):
+        if check.name.startswith(prefix):
+            return position, check.name
+    return len(SUITE_ORDER), check.name
+
+
 def default_checks(timeout_s=DEFAULT_TIMEOUT_S):
     """The built-in sanity check first, then every check script in tests/board/."""
-    return checks_in(BUILTIN_CHECKS, timeout_s) + checks_in(BOARD_CHECKS, timeout_s)
+    board = sorted(checks_in(BOARD_CHECKS, timeout_s), key=suite_position)
+    return checks_in(BUILTIN_CHECKS, timeout_s) + board
 
 
 def declared_result(stdout):

@@ -50,7 +50,11 @@ class FoundBoard:
     @property
     def pin(self):
         """How to name this board in --port so that it survives re-enumeration."""
-        return "id:%s" % self.serial_number if self.serial_number else self.device
+        if self.serial_number:
+            return "id:%s" % self.serial_number
+        if self.location:  # bridges without a serial number: the USB port they sit in
+            return "loc:%s" % self.location
+        return self.device
 
 
 def attached_boards():
@@ -74,7 +78,13 @@ def attached_boards():
 
 
 def resolve_port(port):
-    """A port argument as pyserial opens it: `id:<serial>` becomes today's device path."""
+    """A port argument as pyserial opens it: `id:<serial>` and `loc:<USB location>`
+    become today's device path."""
+    if port.startswith("loc:"):
+        for board in attached_boards():
+            if board.location == port[4:]:
+                return board.device
+        raise BoardUnreachable("no attached board at USB location %s (see `list`)" % port[4:])
     if not port.startswith("id:"):
         return port
     wanted = port[3:]
@@ -86,6 +96,8 @@ def resolve_port(port):
 
 def reopener(port, timeout_s=15.0):
     """For a USB board: a callable that waits for it to come back and gives its port."""
+    if port.startswith("loc:"):
+        return lambda: wait_for_port(port, timeout_s)
     if port.startswith("id:"):
         serial_number = port[3:]
     else:
@@ -107,13 +119,33 @@ def wait_for_serial_number(serial_number, timeout_s, kinds=None):
     raise BoardUnreachable("board %s did not come back in %.0f s" % (serial_number, timeout_s))
 
 
+def wait_for_port(port, timeout_s):
+    """Poll until `port` (id:/loc:) names an attached board again; its device path."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return resolve_port(port)
+        except BoardUnreachable:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.25)  # USB enumeration has no event we can wait on portably
+
+
 def format_table(boards):
     if not boards:
         return "no boards found (looked for: %s)" % ", ".join("%04X:%04X" % ids for ids in USB_IDS)
-    lines = ["%-16s %-9s %-15s %-22s %s" % ("PORT", "USB ID", "KIND", "SERIAL", "WHAT")]
+    row = "%-16s %-9s %-15s %-22s %-10s %s"
+    lines = [row % ("PORT", "USB ID", "KIND", "SERIAL", "LOCATION", "WHAT")]
     for board in boards:
         lines.append(
-            "%-16s %-9s %-15s %-22s %s"
-            % (board.device, board.usb_id, board.kind, board.serial_number, board.description)
+            row
+            % (
+                board.device,
+                board.usb_id,
+                board.kind,
+                board.serial_number,
+                board.location,
+                board.description,
+            )
         )
     return "\n".join(lines)

@@ -1,12 +1,16 @@
 """The one list of what goes onto a board. `deploy`, the freeze manifests
 (boards/*/manifest.py) and package.json are all derived from it, so they cannot
-disagree: every .py file of the packages under lib/ and port/."""
+disagree: every .py file of the packages under lib/ and port/, except the
+CPython-only modules (HOST_ONLY)."""
 
 import os
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_ROOTS = ("lib", "port")  # each holds top-level packages that land in the board's /lib
 BOARD_LIB = "/lib"
+# Modules only CPython imports (port/twinsock_port/__init__.py picks them there): a board
+# never loads them, so they are not copied, frozen or listed for mip.
+HOST_ONLY = ("port/twinsock_port/cpython.py", "port/twinsock_port/tls_cpython.py")
 
 
 class BoardFile:
@@ -39,7 +43,8 @@ def board_files(repo_root=REPO_ROOT):
                 if name.endswith(".py"):
                     source = os.path.join(directory, name)
                     relative = os.path.relpath(source, base).replace(os.sep, "/")
-                    files.append(BoardFile(source, root, relative))
+                    if root + "/" + relative not in HOST_ONLY:
+                        files.append(BoardFile(source, root, relative))
     return files
 
 

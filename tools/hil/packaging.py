@@ -21,15 +21,32 @@ def render_manifest(files, manifest_dir):
         base = os.path.relpath(os.path.join(REPO_ROOT, root), manifest_dir).replace(os.sep, "/")
         if name.endswith(".py"):
             lines.append('module("%s", base_path="%s")' % (name, base))
-        else:
-            lines.append('package("%s", base_path="%s")' % (name, base))
+            continue
+        inside = [f.relative.split("/", 1)[1] for f in files if (f.root, f.package) == (root, name)]
+        lines.append('package(\n    "%s",\n    files=[' % name)
+        lines.extend('        "%s",' % path for path in inside)
+        lines.append('    ],\n    base_path="%s",\n)' % base)
     return "\n".join(lines) + "\n"
 
 
-def render_package_json(files, version="0.1.0"):
-    """package.json for `mpremote mip install` from the repository or a local path."""
+PACKAGE_JSON = os.path.join(REPO_ROOT, "package.json")
+
+
+def library_version(repo_root=REPO_ROOT):
+    """twinsock.__version__, read from the source (not imported: lib/ is MicroPython's)."""
+    with open(os.path.join(repo_root, "lib", "twinsock", "__init__.py")) as init:
+        for line in init:
+            if line.startswith("__version__"):
+                return line.split("=", 1)[1].strip().strip("\"'")
+    return "0.0.0"
+
+
+def render_package_json(files, version=None):
+    """package.json for `mpremote mip install` from the repository
+    (`github:<owner>/<repo>`) or a local path (`./package.json`): each file goes to
+    <target>/<package path>, fetched relative to package.json."""
     urls = [[f.relative, "%s/%s" % (f.root, f.relative)] for f in files]
-    return json.dumps({"urls": urls, "version": version}, indent=2) + "\n"
+    return json.dumps({"urls": urls, "version": version or library_version()}, indent=2) + "\n"
 
 
 def manifest_path(board_name):
@@ -44,4 +61,7 @@ def write_manifests(files=None):
         with open(path, "w") as manifest:
             manifest.write(render_manifest(files, os.path.dirname(path)))
         written.append(path)
+    with open(PACKAGE_JSON, "w") as package_json:
+        package_json.write(render_package_json(files))
+    written.append(PACKAGE_JSON)
     return written

@@ -3,7 +3,7 @@
 import re
 import xml.etree.ElementTree as ElementTree
 
-from .checks import LOST, SKIP
+from .checks import LOST, PASS, SKIP
 
 # XML 1.0 cannot carry most control bytes; the raw REPL uses \x04 as a frame end.
 XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -59,16 +59,35 @@ def xml_text(data):
     return XML_UNSAFE.sub(lambda m: "\\x%02x" % ord(m.group(0)), data.decode(errors="replace"))
 
 
-def junit_xml(board_name, results):
+def summary(boards):
+    """One line per board of a parallel run: [(label, results, harness error or None)]."""
+    header = "%-28s %6s %6s %6s %6s  %s" % ("BOARD", "CHECKS", "PASS", "SKIP", "FAILED", "NOTE")
+    lines = ["summary", header, "-" * len(header)]
+    for label, results, error in boards:
+        counts = [sum(1 for r in results if r.result == kind) for kind in (PASS, SKIP)]
+        failed = sum(1 for r in results if r.failed)
+        lines.append(
+            "%-28s %6d %6d %6d %6d  %s"
+            % (label, len(results), counts[0], counts[1], failed, error or "")
+        )
+    return "\n".join(lines)
+
+
+def junit_suite(board_name, results, error=None):
     suite = ElementTree.Element(
         "testsuite",
         name="hil.%s" % board_name,
-        tests=str(len(results)),
+        tests=str(len(results) + (1 if error else 0)),
         failures=str(sum(1 for r in results if r.failed and r.result != LOST)),
-        errors=str(sum(1 for r in results if r.result == LOST)),
+        errors=str(sum(1 for r in results if r.result == LOST) + (1 if error else 0)),
         skipped=str(sum(1 for r in results if r.result == SKIP)),
         time="%.3f" % sum(r.seconds for r in results),
     )
+    if error:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname="hil.%s" % board_name, name="harness", time="0"
+        )
+        ElementTree.SubElement(case, "error", message=error, type="harness")
     for result in results:
         case = ElementTree.SubElement(
             suite,
@@ -91,11 +110,19 @@ def junit_xml(board_name, results):
             value = getattr(result, key)
             ElementTree.SubElement(properties, "property", name=key, value=heap_text(value))
         ElementTree.SubElement(case, "system-out").text = xml_text(result.transcript)
-    return ElementTree.tostring(suite, encoding="unicode")
+    return suite
 
 
-def write_junit(path, board_name, results):
-    with open(path, "w") as report:
-        report.write('<?xml version="1.0" encoding="utf-8"?>\n')
-        report.write(junit_xml(board_name, results))
-        report.write("\n")
+def junit_xml(boards):
+    """<testsuites> with one <testsuite> per board: [(label, results, error or None)]."""
+    root = ElementTree.Element("testsuites", name="hil")
+    for label, results, error in boards:
+        root.append(junit_suite(label, results, error))
+    return ElementTree.tostring(root, encoding="unicode")
+
+
+def write_junit(path, boards):
+    with open(path, "w") as out:
+        out.write('<?xml version="1.0" encoding="utf-8"?>\n')
+        out.write(junit_xml(boards))
+        out.write("\n")

@@ -20,8 +20,16 @@ one JSON object per line for every event it sees (``{"t": ..., "service": ...,
 "event": ..., "peer": [host, port], ...}``) so a test or harness can check what reached
 the wire.
 
-Services (``SERVICES`` is the registry; ``@service("name")`` adds one, e.g. the TLS
-engineer's ``tls_echo``/``dtls_echo`` later):
+Services (``SERVICES`` is the registry; ``@service("name")`` adds one). Without
+``--service`` the plain UDP/TCP services below run; ``--secure`` adds the TLS/DTLS
+services of ``tools/hostserver/secure.py`` (``tls_echo``, ``tls_psk_echo``,
+``tls_client_auth_echo``, ``tls_expired``, ``tls_untrusted``, ``dtls_echo``,
+``dtls_psk_echo``), which can also
+be named one by one with ``--service``. They use certificates made per run
+(``tools/hostserver/pki.py``; ``--pki DIR`` keeps them in DIR, else a temporary
+directory removed at exit) and a PSK (``--psk-identity``, ``--psk-key HEX``, else a
+random key); the ready line then also has ``"pki": DIR`` and
+``"psk": {"identity": ..., "key": HEX}``.
 
 ``udp``
     UDP echo: every datagram is sent back unchanged (an empty one too), except these
@@ -95,6 +103,8 @@ def family_of(host):
 
 class Server:
     def __init__(self, log_path=None):
+        self.pki = None  # tools.hostserver.pki.Pki, for the secure services
+        self.psk = None  # (identity bytes, key bytes)
         self.stopping = threading.Event()
         self._log_lock = threading.Lock()
         self._log = open(log_path, "a", buffering=1) if log_path else None
@@ -342,11 +352,19 @@ def _same_port_group(server, cls, hosts, attempts=20):
     raise OSError(errno.EADDRINUSE, "no common free port on %s" % ", ".join(hosts))
 
 
-def start(bind_hosts, service_names=None, aliases=(), log_path=None):
+PLAIN_SERVICES = ("udp", "tcp_echo", "tcp_whoami", "tcp_control", "tcp_silent", "tcp_refused")
+
+
+def start(bind_hosts, service_names=None, aliases=(), log_path=None, pki_dir=None, psk=None):
     """Start the services; returns (server, description dict). Used by the CLI and
-    usable in-process by tests."""
+    usable in-process by tests. Secure services need `pki_dir` (made there if empty)."""
     server = Server(log_path)
-    names = list(service_names or SERVICES)
+    names = list(service_names or PLAIN_SERVICES)
+    if any(name in SECURE_SERVICES for name in names):
+        from tools.hostserver.pki import Pki, new_psk
+
+        server.pki = Pki.load_or_create(pki_dir, list(bind_hosts) + list(aliases))
+        server.psk = psk or new_psk()
     hosts = {}
     for host in bind_hosts:
         ports = hosts[host] = {}
@@ -359,6 +377,9 @@ def start(bind_hosts, service_names=None, aliases=(), log_path=None):
             for svc in group:
                 server.spawn(svc.serve)
     description = {"ready": True, "pid": os.getpid(), "hosts": hosts}
+    if server.pki is not None:
+        description["pki"] = os.path.abspath(server.pki.dir)
+        description["psk"] = {"identity": server.psk[0].decode(), "key": server.psk[1].hex()}
     if aliases:
         description["aliases"] = list(aliases)
     return server, description
@@ -436,9 +457,30 @@ def main(argv=None):
     parser.add_argument("--lifetime", type=float, default=60.0, help="seconds before exiting")
     parser.add_argument("--log", help="JSON-lines log file of what the server saw")
     parser.add_argument("--service", action="append", choices=sorted(SERVICES))
+    parser.add_argument("--secure", action="store_true", help="add the TLS/DTLS services")
+    parser.add_argument("--pki", help="directory of the run's certificates (made if empty)")
+    parser.add_argument("--psk-identity", default="twinsock-hil")
+    parser.add_argument("--psk-key", help="PSK as hex (default: random per run)")
     args = parser.parse_args(argv)
 
-    server, description = start(args.bind or ["127.0.0.1"], args.service, args.alias, args.log)
+    names = list(args.service or PLAIN_SERVICES)
+    if args.secure:
+        names += [name for name in SECURE_SERVICES if name not in names]
+    key = bytes.fromhex(args.psk_key) if args.psk_key else os.urandom(16)
+    psk = (args.psk_identity.encode(), key)
+    temporary_pki = None
+    pki_dir = args.pki
+    if pki_dir is None and any(name in SECURE_SERVICES for name in names):
+        import tempfile
+
+        pki_dir = temporary_pki = tempfile.mkdtemp(prefix="twinsock-pki-")
+    try:
+        server, description = start(
+            args.bind or ["127.0.0.1"], names, args.alias, args.log, pki_dir, psk
+        )
+    except BaseException:
+        _remove_tree(temporary_pki)
+        raise
     description["lifetime"] = args.lifetime
     server.log("hostserver", "ready", hosts=description["hosts"])
 
@@ -452,4 +494,15 @@ def main(argv=None):
     server.stopping.wait(args.lifetime)
     server.log("hostserver", "exit")
     server.close()
+    _remove_tree(temporary_pki)
     return 0
+
+
+def _remove_tree(path):
+    if path:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+
+
+from tools.hostserver.secure import SECURE_SERVICES  # noqa: E402 (registers the services)
