@@ -30,11 +30,10 @@ import time
 from pathlib import Path
 
 import pytest
+from runtimes import MICROPYTHON_HEAP, ROOT, STANDIN_HEAP, STANDINS, micropython_binary
 
-ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 BEHAVIOUR = TESTS / "behaviour"
-STANDINS = TESTS / "standins"
 RUNNER = TESTS / "mpy_runner.py"
 for _path in (ROOT / "lib", ROOT / "port", BEHAVIOUR, ROOT):
     if str(_path) not in sys.path:
@@ -49,24 +48,12 @@ MICROPYTHON_RUNTIMES = {
     "micropython-rp2-standin": "rp2",
 }
 ALL_RUNTIMES = ("cpython",) + tuple(MICROPYTHON_RUNTIMES)
-MICROPYTHON_HEAP = "192K"  # a Pico W's heap
-# The stand-in modules take ~14 KB of heap that a board does not spend; give it back
-# so twinsock has a board's headroom under the stand-ins too.
-STANDIN_HEAP = "208K"
 RUN_TIME_LIMIT = 90.0  # seconds for one behaviour file on one runtime
 PARALLEL_RUNS = 4
 HOSTSERVER_LIFETIME = 900
 # Loopback addresses the host server's tcp_whoami also listens on (IP stickiness).
 WHOAMI_ALIASES = ("127.0.0.4", "127.0.0.5")
 MARK = "@@twinsock "
-
-
-def micropython_binary():
-    for directory in [str(ROOT / ".venv" / "bin")] + os.environ.get("PATH", "").split(os.pathsep):
-        candidate = Path(directory) / "micropython"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
 
 
 # -- the host server --------------------------------------------------------------

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import MICROPYTHON_HEAP, ROOT, STANDIN_HEAP, STANDINS, micropython_binary
+from runtimes import MICROPYTHON_HEAP, ROOT, STANDIN_HEAP, STANDINS, micropython_binary
 
 COLUMNS = ("cpython", "unix", "esp32", "rp2")
 FEATURES_SCRIPT = """

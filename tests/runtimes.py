@@ -1,0 +1,22 @@
+"""Facts about the runtimes the host tests drive: where things are, and how big a
+MicroPython heap each run gets. One home for them (pytest's several conftest.py
+files make `from conftest import ...` ambiguous)."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDINS = ROOT / "tests" / "standins"
+MICROPYTHON_HEAP = "192K"  # a Pico W's heap
+# The stand-in modules take ~14 KB of heap that a board does not spend; give it back
+# so twinsock has a board's headroom under the stand-ins too.
+STANDIN_HEAP = "208K"
+
+
+def micropython_binary():
+    """The MicroPython unix interpreter: the project venv's, else the first on PATH."""
+    for directory in [str(ROOT / ".venv" / "bin")] + os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(directory) / "micropython"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
