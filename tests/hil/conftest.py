@@ -1,19 +1,12 @@
 """Fixtures for the harness's own tests: real emulated boards over real ptys."""
 
-import hil_support  # noqa: F401 (puts the repository on sys.path)
 import pytest
+from hil_support import start_emulated  # also puts the repository on sys.path
 
 from tools.hil.board import Board
-from tools.hil.emulated import EmulatedBoard
+
 
 # Bound every emulated board: if a test run is killed the boards still go away.
-BOARD_LIFETIME_S = 120.0
-
-
-def start_emulated(heap="192K"):
-    return EmulatedBoard(heap=heap, lifetime_s=BOARD_LIFETIME_S).start()
-
-
 @pytest.fixture
 def emulated():
     board = start_emulated()

@@ -12,3 +12,14 @@ if REPO_ROOT not in sys.path:
 def script(name):
     with open(os.path.join(SCRIPTS, name)) as source:
         return source.read()
+
+
+BOARD_LIFETIME_S = 120.0
+
+
+def start_emulated(heap="192K"):
+    """A started emulated board (its own sandbox and pty), stopped by its lifetime at
+    the latest."""
+    from tools.hil.emulated import EmulatedBoard
+
+    return EmulatedBoard(heap=heap, lifetime_s=BOARD_LIFETIME_S).start()

@@ -4,7 +4,7 @@ twinsock.features() says the board lacks, and runs everything else."""
 import os
 
 import pytest
-from hil_support import REPO_ROOT
+from hil_support import REPO_ROOT, start_emulated
 
 from tools.hil import checks
 from tools.hil.deploy import deploy
@@ -29,8 +29,6 @@ twinsock.features = _features
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """One emulated board with twinsock deployed and a host server described on it."""
-    from conftest import start_emulated
-
     from tools.hil.board import Board
 
     emulated = start_emulated()
