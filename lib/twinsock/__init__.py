@@ -2,6 +2,7 @@
 # CPython. The UDP/TCP core loads here; (D)TLS loads on first use.
 import sys
 
+from twinsock import platform
 from twinsock.config import SocketConfig
 from twinsock.const import *  # noqa: F403 - the constants are public API
 from twinsock.endpoint import ResolvedEndpoint, resolve
@@ -52,10 +53,7 @@ def features():
 
     p = platform.get()
     have = p.features()
-    try:
-        engine = platform.tls_engine()  # the first call imports the engine
-    except MemoryError:
-        raise NetError(ENOMEM, "features: no heap left to load the TLS engine")
+    engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
     if engine is not None:
         have.update(engine.features())
     out = {}
@@ -80,5 +78,6 @@ def __getattr__(name):
     if module is None:
         raise AttributeError("module 'twinsock' has no attribute %r" % name)
     # Not `from twinsock import x`: MicroPython would ask this hook again.
-    __import__(module)
-    return getattr(sys.modules[module], name)
+    platform.load_or_enomem(lambda: __import__(module), module)
+    value = globals()[name] = getattr(sys.modules[module], name)  # next time: no hook
+    return value

@@ -20,8 +20,8 @@ def check_host(host, what="host"):
 
 def check_port(port, what="port"):
     """An int 0..65535 or a numeric string; anything else is EINVAL."""
-    if type(port) is str and port.isdigit():
-        port = int(port)
+    if type(port) is str and 0 < len(port) <= 5 and all("0" <= c <= "9" for c in port):
+        port = int(port)  # ASCII digits only: int() takes other scripts' digits too
     if type(port) is not int or not 0 <= port <= 65535:
         raise invalid("%s must be an int 0..65535 or a numeric string, not %r" % (what, port))
     return port

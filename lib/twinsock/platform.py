@@ -1,12 +1,13 @@
 # The platform twinsock runs on, and its TLS engine: chosen once, on first
 # use, unless the application registered its own before.
 _current = None
-_tls_engine = None
+_tls_engine = None  # registered with use_tls_engine()
+_platform_engine = None  # the platform's own, once loaded (False: it has none)
 
 
 def use_platform(platform):
     """Register `platform` (a twinsock.porting.Platform) for every later call."""
-    global _current
+    global _current, _platform_engine
     from twinsock.errors import invalid
     from twinsock.porting import Platform, check
 
@@ -20,6 +21,7 @@ def use_platform(platform):
     if _current is not None and _current is not platform:
         _current.cleanup()
     _current = platform
+    _platform_engine = None
     platform.initialize()
 
 
@@ -37,15 +39,44 @@ def use_tls_engine(engine):
 
 
 def tls_engine():
-    return _tls_engine or get().tls_engine()
+    global _platform_engine
+    if _tls_engine is not None:
+        return _tls_engine
+    if _platform_engine is None:  # the first call imports it
+        _platform_engine = load_or_enomem(get().tls_engine, "the TLS engine") or False
+    return _platform_engine or None
+
+
+def load_or_enomem(load, what):
+    """`load()` (an import on first use); a heap too small for the code is
+    NetError(ENOMEM), and what the failed import left behind is dropped."""
+    import sys
+
+    before = set(sys.modules)
+    try:
+        return load()
+    except MemoryError:
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        import gc
+
+        gc.collect()
+        from twinsock.errors import ENOMEM, NetError
+
+        free = getattr(gc, "mem_free", lambda: -1024)()
+        raise NetError(ENOMEM, "loading %s: out of memory (%d KB free)" % (what, free // 1024))
 
 
 def get():
     if _current is None:
-        import twinsock_port
-
-        use_platform(twinsock_port.load())
+        use_platform(load_or_enomem(_load_port, "the platform layer"))
     return _current
+
+
+def _load_port():
+    import twinsock_port
+
+    return twinsock_port.load()
 
 
 def initialize():

@@ -36,7 +36,7 @@ from twinsock.errors import (
     invalid,
     unsupported,
 )
-from twinsock.net import TcpSocket, UdpSocket, check_buffer, check_size, option_name
+from twinsock.net import TcpSocket, UdpSocket, check_buffer, check_key, check_size, option_name
 from twinsock.tlsconfig import PskInfo, SSLConfig, check_handshake_timeouts
 
 _FORWARDED = (
@@ -52,12 +52,7 @@ _FORWARDED = (
 def engine_module(dtls, psk):
     """The platform's TLS engine module, or ENOTSUP naming what is missing."""
     p = platform.get()
-    try:
-        engine = platform.tls_engine()  # the first call imports the engine
-    except MemoryError:
-        raise TLSError(
-            "%s: no heap left to load the TLS engine" % ("DTLS" if dtls else "TLS"), ENOMEM
-        )
+    engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
     have = engine.features() if engine is not None else {}
     what = "DTLS" if dtls else "TLS"
     if not have.get("dtls" if dtls else "tls"):
@@ -375,6 +370,7 @@ class SecureSocket:
 
     def get_opt(self, key):
         self._check_alive("get_opt")
+        check_key(key, "get_opt")
         if key in _FORWARDED:
             return self._backend.get_opt(key)
         if key == OPT_INNER_MTU:
@@ -402,6 +398,7 @@ class SecureSocket:
 
     def set_opt(self, key, value):
         self._check_alive("set_opt")
+        check_key(key, "set_opt")
         if key in (OPT_RECV_TIMEOUT, OPT_PREFERRED_ADDR_FAMILY, OPT_FORCED_ADDR_FAMILY):
             self._backend.set_opt(key, value)
         elif key == OPT_DTLS_HANDSHAKE_TIMEOUTS:

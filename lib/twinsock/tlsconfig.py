@@ -90,6 +90,11 @@ class SSLConfig:
                 raise invalid("SSLConfig.server_name_indication must be a non-empty str or None")
             if len(sni) > 255:
                 raise NetError(ERANGE, "SSLConfig.server_name_indication is over 255 characters")
+            if "\x00" in sni or not all(
+                0 < len(label) <= 63 for label in sni.rstrip(".").split(".")
+            ):
+                # a NUL would cut the name mbedTLS verifies against; labels are 1..63
+                raise invalid("SSLConfig.server_name_indication is not a host name: %r" % sni[:64])
         buf = self.session_resumption_buffer
         if buf is not None and not isinstance(buf, bytearray):
             raise invalid("SSLConfig.session_resumption_buffer must be a bytearray or None")

@@ -1,4 +1,5 @@
 # CPython shim: the stdlib socket module on a desktop or CI host.
+import errno
 import select
 import socket
 import sys
@@ -11,6 +12,7 @@ from twinsock.errors import (
     ENOMEM,
     ENOTCONN,
     ETIMEDOUT,
+    invalid,
     unsupported,
 )
 from twinsock.porting import Platform
@@ -235,6 +237,10 @@ def _privileged(setsockopt, field, *args):
         setsockopt(*args)
     except PermissionError:
         raise unsupported("SocketConfig.%s needs CAP_NET_ADMIN/CAP_NET_RAW here" % field)
+    except OSError as e:
+        if e.errno == errno.ENODEV:
+            raise invalid("SocketConfig.%s: no such interface %r" % (field, args[-1]))
+        raise
 
 
 def _linux_interface_of(host):
