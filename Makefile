@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format hil hil-all deploy flash boards package conformance
+.PHONY: help venv test lint format hil hil-all deploy flash boards package conformance bench
 BOARD ?= unix
 PLATFORM ?= cpython
 HIL = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.hil
@@ -53,3 +53,6 @@ flash: $(STAMP) ## write FIRMWARE to BOARD=esp32|rp2040 (PORT=..., CHIP=esp32s3 
 
 boards: $(STAMP) ## list attached boards by USB VID:PID and serial number
 	$(HIL) list
+
+bench: $(STAMP) ## twinsock vs raw sockets and chumicro-sockets, speed and heap: one table, build/bench.json
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.bench

@@ -716,8 +716,12 @@ class TcpSocket(Socket):
             n = self._receive_stream(buf)
         except Exception as e:  # CPython: EAGAIN when nothing is there yet
             n = self._recover(e, "receive_into", self._receive_stream, buf, 0)
-        if n is None:  # MicroPython: nothing there yet
-            n = self._recover(None, "receive_into", self._receive_stream, buf, 0)
+        if n is None:  # MicroPython: nothing there yet; the usual wait first
+            if not self._wait_readable(self._timeout):
+                raise self._timed_out("receive_into")
+            n = self._receive_stream(buf)
+            if n is None:  # readiness that was not
+                n = self._recover(None, "receive_into", self._receive_stream, buf, 0)
         if n == 0:
             self._end_of_stream(buf, "receive_into")
         self._received += n

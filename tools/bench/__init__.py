@@ -1,0 +1,1 @@
+"""twinsock benchmarks: `python -m tools.bench` (see tools/bench/run.py)."""
