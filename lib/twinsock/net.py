@@ -717,9 +717,12 @@ class TcpSocket(Socket):
         except Exception as e:  # CPython: EAGAIN when nothing is there yet
             n = self._recover(e, "receive_into", self._receive_stream, buf, 0)
         if n is None:  # MicroPython: nothing there yet; the usual wait first
-            if not self._wait_readable(self._timeout):
-                raise self._timed_out("receive_into")
-            n = self._receive_stream(buf)
+            try:
+                if not self._wait_readable(self._timeout):
+                    raise self._timed_out("receive_into")
+                n = self._receive_stream(buf)
+            except Exception as e:
+                n = self._recover(e, "receive_into", self._receive_stream, buf, 0)
             if n is None:  # readiness that was not
                 n = self._recover(None, "receive_into", self._receive_stream, buf, 0)
         if n == 0:
