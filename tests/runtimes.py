@@ -20,3 +20,15 @@ def micropython_binary():
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
+
+
+def ipv6_loopback_available():
+    """True when this host can bind ::1 (some CI containers have no IPv6)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False

@@ -2,20 +2,10 @@
 # schedule and the human-readable messages. Portable (CPython and MicroPython);
 # imported only by the tls_* engines. Kept small: a board pays for every line
 # (tables only one engine needs live in that engine).
-import time
 
-try:
-    _ticks_ms = time.ticks_ms
-    _ticks_diff = time.ticks_diff
-except AttributeError:  # CPython
-
-    def _ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def _ticks_diff(a, b):
-        return a - b
-
-
+from twinsock.clock import ticks_add as _ticks_add
+from twinsock.clock import ticks_diff as _ticks_diff
+from twinsock.clock import ticks_ms as _ticks_ms
 from twinsock.errors import ENOMEM, ETIMEDOUT, TLSError
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out
@@ -116,7 +106,7 @@ class FlightTimer:
         now = _ticks_ms()
         self.started = now
         self.current = self.min_ms
-        self.deadline = now + self.min_ms
+        self.deadline = _ticks_add(now, self.min_ms)
 
     def stop(self):
         self.current = None
@@ -135,7 +125,7 @@ class FlightTimer:
             self.current = None
             raise timeout_error(waited, finished_sent, psk)
         self.current = min(self.current * 2, self.max_ms)
-        self.deadline = _ticks_ms() + self.current
+        self.deadline = _ticks_add(_ticks_ms(), self.current)
         return True
 
 

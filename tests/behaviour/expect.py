@@ -1,18 +1,8 @@
 # Shared helpers of the behavioural suite. Runs on CPython and MicroPython alike:
 # no pytest, no typing, only modules MicroPython has.
-import time
 
-try:
-    _ticks_ms = time.ticks_ms
-    _ticks_diff = time.ticks_diff
-except AttributeError:  # CPython
-
-    def _ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def _ticks_diff(a, b):
-        return a - b
-
+from twinsock.clock import ticks_diff as _ticks_diff
+from twinsock.clock import ticks_ms as _ticks_ms
 
 # How long a test waits for a reply the peer should send at once.
 REPLY_TIMEOUT_MS = 5000
@@ -87,6 +77,28 @@ class Peer:
 
     def port6(self, service):
         return self._ports6[service]
+
+    # -- the secure services (tools/hostserver/secure.py), for the TLS/DTLS tests --
+
+    def pki(self, name, suffix=".pem"):
+        """Bytes of this run's certificate or key `name` ("ca", "other_ca", "server",
+        "client", "client_key", ...; see tools/hostserver/pki.py), read from the
+        directory the description names: certificates travel as files, not in the
+        job file or on a command line."""
+        directory = self.description.get("pki")
+        if not directory:
+            raise Skip("the host server runs without its secure services")
+        with open(directory + "/" + name + suffix, "rb") as f:
+            return f.read()
+
+    def psk(self):
+        """(identity, key) of the secure services, both bytes."""
+        import binascii
+
+        psk = self.description.get("psk")
+        if not psk:
+            raise Skip("the host server runs without its secure services")
+        return psk["identity"].encode(), binascii.unhexlify(psk["key"])
 
     def __repr__(self):
         return "Peer(%s, %r)" % (self.runtime, self.description)

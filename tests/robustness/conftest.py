@@ -36,17 +36,8 @@ for _path in (ROOT / "lib", ROOT / "port", ROOT, HERE):
 
 MARK = "@@robust "
 from robust_peers import OPENSSL, SERVER_LIFETIME, TlsServer  # noqa: E402
+from runtimes import ipv6_loopback_available as ipv6_loopback  # noqa: E402
 from runtimes import micropython_binary  # noqa: E402
-
-
-def ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
 
 # -- a time limit on every test ----------------------------------------------------
 

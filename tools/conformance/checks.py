@@ -14,6 +14,8 @@ import json
 import sys
 import time
 
+# Not twinsock.clock: importing twinsock here would read the errno module before
+# a stand-in board's is installed, and fix twinsock's errno values to the host's.
 try:
     _ticks_ms = time.ticks_ms
     _ticks_diff = time.ticks_diff
