@@ -715,8 +715,11 @@ class TcpSocket(Socket):
             # throughput (tools/bench).
             n = self._receive_stream(buf)
         except Exception as e:  # CPython: EAGAIN when nothing is there yet
-            n = self._recover(e, "receive_into", self._receive_stream, buf, 0)
-        if n is None:  # MicroPython: nothing there yet; the usual wait first
+            if self._sock is None or not self._would_block(e):
+                n = self._recover(e, "receive_into", self._receive_stream, buf, 0)
+            else:
+                n = None
+        if n is None:  # nothing there yet (MicroPython says None): the usual wait first
             try:
                 if not self._wait_readable(self._timeout):
                     raise self._timed_out("receive_into")
