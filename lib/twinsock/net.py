@@ -133,6 +133,10 @@ def option_name(key):
 _DEFAULT_CONFIG = []
 
 
+def _at_once(timeout_ms):
+    return True
+
+
 def _default_config():
     # One shared default, validated once: a socket only reads its config, and
     # a SocketConfig per socket costs ~200 B of heap.
@@ -433,6 +437,9 @@ class Socket:
             except Exception as e:
                 raise platform.fail(e, "shutdown")
         self._state = STATE_SHUTDOWN
+        # Nothing more will arrive: receives end at once, also where shutdown
+        # closed the platform socket and a poll on it would just wait.
+        self._wait_readable = _at_once
 
     def close(self):
         if self._cleaned:

@@ -29,6 +29,7 @@ from twinsock.errors import (
     EBADF,
     EISCONN,
     ENOMEM,
+    EPIPE,
     ETIMEDOUT,
     MessageTruncated,
     NetError,
@@ -83,6 +84,7 @@ class SecureSocket:
         self._sent = 0
         self._received = 0
         self._resumed = False
+        self._shut_down = False
         self._cleaned = False
 
     def __enter__(self):
@@ -104,6 +106,8 @@ class SecureSocket:
         self._check_alive(what)
         if self._engine is None:
             return NetError(EBADF, "%s: socket is not connected" % what)
+        if self._shut_down:
+            return NetError(EPIPE, "%s: socket was shut down" % what)
         if isinstance(exc, NetError):
             return exc
         if isinstance(exc, MemoryError):
@@ -242,12 +246,14 @@ class SecureSocket:
         if self._engine is not None:
             self._engine.close()
         self._backend.shutdown()
+        self._shut_down = True
 
     def close(self):
         if self._cleaned:
             return
         engine = self._engine
         self._engine = None
+        self._shut_down = False
         if engine is not None:
             # TLS 1.3 tickets arrive after the handshake: store the session again.
             _store_session(self._config.session_resumption_buffer, engine.session())
@@ -301,6 +307,8 @@ class SecureSocket:
             self._received += e.nbytes
             raise
         except Exception as e:
+            if self._shut_down and self._engine is not None:
+                return 0  # after our shutdown nothing more arrives, as on TCP
             raise self._failed(e, "receive")
         self._received += n
         return n
@@ -377,7 +385,9 @@ class SecureSocket:
             if not self._dtls:
                 raise unsupported("get_opt: OPT_INNER_MTU applies to datagram sockets")
             overhead = self._engine.record_overhead() if self._engine is not None else None
-            return self._backend.get_opt(OPT_INNER_MTU) - (overhead or _WORST_DTLS_OVERHEAD)
+            inner = self._backend.get_opt(OPT_INNER_MTU) - (overhead or _WORST_DTLS_OVERHEAD)
+            # one record carries at most 2^14 plaintext bytes (RFC 6347 4.1)
+            return min(inner, _MAX_RECORD_PLAINTEXT)
         if key == OPT_BYTES_SENT:
             return self._sent
         if key == OPT_BYTES_RECEIVED:
@@ -431,6 +441,7 @@ class SecureSocket:
 # DTLS 1.2 record header plus the largest AEAD/CBC expansion: what OPT_INNER_MTU
 # subtracts before a handshake has chosen the suite.
 _WORST_DTLS_OVERHEAD = 13 + 16 + 48 + 16
+_MAX_RECORD_PLAINTEXT = 16384
 
 
 def _reusable(config):

@@ -642,6 +642,8 @@ class OpenSSLEngine:
     def send(self, data):
         """Encrypt and send: n bytes taken, or None when it would block.
         DTLS: one record, one datagram."""
+        if not len(data):
+            return 0  # SSL_write of 0 bytes is an error in OpenSSL
         try:
             n = self._conn.send(data)
         except (SSL.WantWriteError, SSL.WantReadError):

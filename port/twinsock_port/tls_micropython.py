@@ -33,10 +33,20 @@ try:
 except ImportError:
     import ubinascii as _binascii
 
-from twinsock.errors import ENOMEM, MessageTruncated, NetError, TLSError, unsupported
+from twinsock.errors import (
+    ECONNRESET,
+    ENOMEM,
+    ENOTCONN,
+    EPIPE,
+    MessageTruncated,
+    NetError,
+    TLSError,
+    unsupported,
+)
 
 from twinsock_port import tls_common as common
 
+_MAX_DATAGRAM = 2048  # the largest DTLS datagram read in one piece
 _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
 _POLL = 3  # MP_STREAM_POLL
 _CLOSE = 4  # MP_STREAM_CLOSE
@@ -187,7 +197,15 @@ class _Wire(_io.IOBase):
             self.fresh = True
             return n
         try:
-            n = self.sock.readinto(buf)
+            if self.dtls:
+                # one datagram: readinto would join every datagram queued.
+                # recv allocates: ask for what a datagram can be, not for
+                # mbedTLS's whole ~16 KB input buffer
+                data = self.sock.recv(min(len(buf), _MAX_DATAGRAM))
+                n = len(data)
+                buf[:n] = data
+            else:
+                n = self.sock.readinto(buf)
         except OSError as e:
             # never raise through mbedTLS: a negative return is the errno
             # (IOBase's stream glue), which tls raises as OSError(errno)
@@ -461,6 +479,10 @@ class MbedTLSEngine:
             wire.timer.stop()
             if self._server_side and e.args and e.args[0] == _HELLO_VERIFY_REQUIRED:
                 return self._after_hello_verify()
+            if not self._dtls and e.args and e.args[0] in (EPIPE, ECONNRESET, ENOTCONN):
+                # the peer hung up on us mid-handshake (e.g. it wanted a client
+                # certificate): a TLS failure, not a bare socket error
+                raise common.closed_error(lib_code=e.args[0])
             raise self._error(e)
         finally:
             wire.open = False
