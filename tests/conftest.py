@@ -3,7 +3,8 @@
 Every `def test_x(peer)` in tests/behaviour/test_*.py runs on several runtimes:
 
 - ``[cpython]``: collected by pytest in this process, `peer` from the session host
-  server (tools/hostserver);
+  server (tools/hostserver, with its TLS/DTLS services: `peer.pki(name)` reads the
+  run's certificates, `peer.psk()` gives the PSK);
 - ``[micropython-unix]``: the real MicroPython unix interpreter, default platform;
 - ``[micropython-esp32-standin]`` / ``[micropython-rp2-standin]``: MicroPython with the
   esp32/rp2 stand-in socket and errno modules (tests/standins) installed first.
@@ -78,6 +79,10 @@ def start_host_server(log_path, lifetime=HOSTSERVER_LIFETIME):
         args += ["--bind", "::1"]
     for alias in WHOAMI_ALIASES:
         args += ["--alias", alias]
+    # The TLS/DTLS services too, with this session's certificates in a directory the
+    # tests read (certificate bytes never go on a MicroPython command line) and a
+    # random PSK, both named in the description every runtime gets as `peer`.
+    args += ["--secure", "--pki", str(session_tmpdir() / "pki")]
     args += ["--lifetime", str(lifetime), "--log", str(log_path)]
     return HostServerProcess(args)
 

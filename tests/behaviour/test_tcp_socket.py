@@ -274,3 +274,14 @@ def test_tcp_send_after_shutdown_fails(peer):
     with connected(peer) as s:
         s.shutdown()
         raises((twinsock.EPIPE, twinsock.ENOTCONN), s.send, b"x")
+
+
+def test_tcp_receive_after_shutdown_ends_at_once(peer):
+    with connected(peer, "tcp_echo") as s:
+        s.set_opt(twinsock.OPT_RECV_TIMEOUT, 5000)
+        s.shutdown()
+        start = now_ms()
+        assert s.receive(10) == b""
+        assert s.receive_into(bytearray(4)) == 0
+        assert elapsed_ms(start) < 1000
+        raises(twinsock.EPIPE, s.send, b"more")
