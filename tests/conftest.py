@@ -31,7 +31,14 @@ import time
 from pathlib import Path
 
 import pytest
-from runtimes import MICROPYTHON_HEAP, ROOT, STANDIN_HEAP, STANDINS, micropython_binary
+from runtimes import (
+    MICROPYTHON_HEAP,
+    ROOT,
+    STANDIN_HEAP,
+    STANDINS,
+    ipv6_loopback_available,
+    micropython_binary,
+)
 
 TESTS = ROOT / "tests"
 BEHAVIOUR = TESTS / "behaviour"
@@ -58,17 +65,6 @@ MARK = "@@twinsock "
 
 
 # -- the host server --------------------------------------------------------------
-
-
-def ipv6_loopback_available():
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 def start_host_server(log_path, lifetime=HOSTSERVER_LIFETIME):
