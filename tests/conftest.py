@@ -36,6 +36,7 @@ from runtimes import (
     ROOT,
     STANDIN_HEAP,
     STANDINS,
+    compile_for_board,
     ipv6_loopback_available,
     micropython_binary,
 )
@@ -92,6 +93,17 @@ def session_tmpdir():
     if _tmpdir is None:
         _tmpdir = tempfile.TemporaryDirectory(prefix="twinsock-tests-")
     return Path(_tmpdir.name)
+
+
+_board_code = None
+
+
+def board_code():
+    """lib/ and port/ as .mpy files, compiled once per session."""
+    global _board_code
+    if _board_code is None:
+        _board_code = compile_for_board(session_tmpdir() / "mpy")
+    return _board_code
 
 
 def host_server():
@@ -273,9 +285,11 @@ class Run:
         )
         self.started_at = time.monotonic()
         env = dict(os.environ)
-        path = [BEHAVIOUR, STANDINS, ROOT / "lib", ROOT / "port"]
-        env["MICROPYPATH"] = os.pathsep.join([".frozen"] + [str(p) for p in path])
-        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
+        # MicroPython runs twinsock as a board does: compiled (.mpy), not from source.
+        board_path = [BEHAVIOUR, STANDINS, board_code()]
+        env["MICROPYPATH"] = os.pathsep.join([".frozen"] + [str(p) for p in board_path])
+        source_path = [BEHAVIOUR, STANDINS, ROOT / "lib", ROOT / "port"]
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in source_path)
         cmd = self.command(description)
         if cmd is None:
             self.records = {"error": "micropython interpreter not found on PATH or in .venv"}

