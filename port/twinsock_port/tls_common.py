@@ -111,6 +111,13 @@ class FlightTimer:
     def stop(self):
         self.current = None
 
+    def restart_wait(self):
+        """A resend the peer accepts just left (the library's own, with fresh
+        record numbers, in an encrypted flight): the current wait counts from
+        now, so the handshake is not given up just before its answer."""
+        if self.current is not None:
+            self.deadline = _ticks_add(_ticks_ms(), self.current)
+
     def remaining_ms(self):
         if self.current is None:
             return None

@@ -246,6 +246,7 @@ class OpenSSLEngine:
         self._psk_callback = None  # keeps the cffi callback alive
         self._done = False
         self._closed = False
+        self._broken = None  # the error that ended the connection, raised again after
         self._timer = common.FlightTimer(common.check_timeouts(handshake_timeouts))
         self._flight = None  # datagrams of the flight in the air (DTLS)
         self._flight_epoch = 0
@@ -533,6 +534,8 @@ class OpenSSLEngine:
             self._timer.start()
         elif self._flight_epoch == 0:
             return
+        else:
+            self._timer.restart_wait()  # OpenSSL's resend: the one the peer takes
         for datagram in datagrams:
             self._send_datagram(datagram)
 
@@ -608,6 +611,8 @@ class OpenSSLEngine:
         """Decrypted bytes into `buf`: n, 0 when the peer closed cleanly, None
         when it would block. DTLS: one record; raises MessageTruncated (after
         filling buf) when the record was larger."""
+        if self._broken is not None:  # OpenSSL has no words for it a second time
+            raise self._broken
         size = nbytes or len(buf)
         conn = self._conn
         while True:
@@ -627,7 +632,8 @@ class OpenSSLEngine:
                 code = error.args[0] if error.args else -1
                 if code in (-1, 0):
                     return 0  # EOF without close_notify: the peer is gone
-                raise NetError(code, "TLS receive failed: %s" % (error,))
+                self._broken = NetError(code, "TLS receive failed: %s" % (error,))
+                raise self._broken
             except SSL.Error as error:
                 raise TLSError("TLS receive failed: %s" % "; ".join(_reason_words(error)))
             if self._dtls:
@@ -644,6 +650,8 @@ class OpenSSLEngine:
         DTLS: one record, one datagram."""
         if not len(data):
             return 0  # SSL_write of 0 bytes is an error in OpenSSL
+        if self._broken is not None:
+            raise self._broken
         try:
             n = self._conn.send(data)
         except (SSL.WantWriteError, SSL.WantReadError):

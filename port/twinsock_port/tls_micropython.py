@@ -252,6 +252,8 @@ class _Wire(_io.IOBase):
             elif not self.open:
                 self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
                 self.lib_deadline = time.ticks_add(time.ticks_ms(), self.lib_timeout + 10)
+                if self.flight_epoch:
+                    self.timer.restart_wait()  # mbedTLS's resend: the one the peer takes
             if self.open:
                 self.flight.append(data)
                 epoch = self._scan_datagram(data, False)
