@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format hil hil-all deploy flash boards package conformance bench
+.PHONY: help venv test lint format hil hil-all deploy flash boards package conformance bench soak
 BOARD ?= unix
 PLATFORM ?= cpython
 HIL = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.hil
@@ -56,3 +56,6 @@ boards: $(STAMP) ## list attached boards by USB VID:PID and serial number
 
 bench: $(STAMP) ## twinsock vs raw sockets and chumicro-sockets, speed and heap: one table, build/bench.json
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.bench
+
+soak: $(STAMP) ## the HIL suite through the impairment proxy, mixed faults, for SOAK_SECONDS (300); SOAK_SEED= BOARD= PORT= SERVER_HOST=
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.soak --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS)) $(if $(SOAK_SEED),--seed $(SOAK_SEED)) $(if $(SERVER_HOST),--server-host $(SERVER_HOST))

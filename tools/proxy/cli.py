@@ -38,6 +38,7 @@ HELP = {
     "corrupt": "probability bits of a datagram are flipped",
     "corrupt_bits": "bits flipped in a corrupted datagram",
     "drop_first": "drop the first N datagrams",
+    "drop_at": "drop the datagrams with these indices, 0 = first (comma-separated)",
     "read_size": "most bytes read and forwarded at a time",
     "random_read_size": "draw each read size in 1..read_size (seeded)",
     "rate": "bytes per second at most (0: unlimited)",
@@ -55,7 +56,7 @@ def _offsets(text):
 
 
 def _converter(field):
-    if field.name == "stall_at":
+    if field.name in ("stall_at", "drop_at"):
         return _offsets
     if field.type in (bool, "bool"):
         return lambda text: text.lower() in ("1", "true", "yes", "on")

@@ -39,6 +39,8 @@ class UdpImpairment:
     if none comes within reorder_hold_ms it is sent anyway ("reorder_expired").
     corrupt: corrupt_bits bits are flipped at random positions (empty datagrams pass).
     drop_first: the first N datagrams of this direction are dropped (handshake tests).
+    drop_at: the datagrams of this direction with these indices (0: the first) are
+    dropped: one chosen flight of a handshake, deterministically.
     """
 
     loss: float = 0.0
@@ -50,12 +52,16 @@ class UdpImpairment:
     corrupt: float = 0.0
     corrupt_bits: int = 1
     drop_first: int = 0
+    drop_at: tuple = ()
 
     def __post_init__(self):
         for name in ("loss", "reorder", "duplicate", "corrupt"):
             setattr(self, name, check_probability(name, getattr(self, name)))
         for name in ("delay_ms", "jitter_ms", "reorder_hold_ms", "drop_first"):
             check_non_negative(name, getattr(self, name))
+        self.drop_at = tuple(sorted(int(x) for x in self.drop_at))
+        if any(x < 0 for x in self.drop_at):
+            raise ValueError("drop_at indices must be >= 0")
         if self.corrupt_bits < 1:
             raise ValueError("corrupt_bits must be >= 1")
 
@@ -93,6 +99,8 @@ class Decider:
         decision = {"index": index, "drop": None, "copies": 1, "reorder": False, "flipped": []}
         if index < imp.drop_first:
             decision["drop"] = "drop_first"
+        elif index in imp.drop_at:
+            decision["drop"] = "drop_at"
         elif u_loss < imp.loss:
             decision["drop"] = "loss"
         if decision["drop"]:
@@ -297,6 +305,7 @@ class UdpProxy(Relay):
                 index=d["index"],
                 session=session.number,
                 len=len(data),
+                first=data[0] if data else None,
                 drop=d["drop"],
                 copies=d["copies"],
                 delay_ms=round(d["delay_ms"], 3),
