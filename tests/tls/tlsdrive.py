@@ -1,70 +1,16 @@
-# Drives a TLS engine the way the lead's TLS socket will: poll the backend
-# socket, call handshake_step/dtls_handle_timeout, never block inside the
-# engine. Portable: imported by the pytest tests and by the MicroPython
-# scripts under tests/tls/.
+# Drives a TLS engine the way twinsock's TLS socket does (lib/twinsock/tls.py):
+# poll the backend socket, call handshake_step/dtls_handle_timeout, never block
+# inside the engine. Portable: imported by the pytest tests and by the
+# MicroPython scripts under tests/tls/. The configuration classes are twinsock's.
 import select
-import time
 
-try:
-    _ticks_ms = time.ticks_ms
-    _ticks_diff = time.ticks_diff
-except AttributeError:
-
-    def _ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def _ticks_diff(a, b):
-        return a - b
+from twinsock.clock import ticks_diff as _ticks_diff
+from twinsock.clock import ticks_ms as _ticks_ms
+from twinsock.tlsconfig import CertInfo, PskInfo, SSLConfig  # noqa: F401 - for the scripts
 
 
 class Timeout(Exception):
     pass
-
-
-class PskInfo:
-    def __init__(self, identity, key):
-        self.identity = identity
-        self.key = key
-
-
-class CertInfo:
-    def __init__(
-        self,
-        trusted_certs=(),
-        client_cert=None,
-        client_key=None,
-        server_cert_validation=True,
-        crls=(),
-    ):
-        self.trusted_certs = trusted_certs
-        self.client_cert = client_cert
-        self.client_key = client_key
-        self.server_cert_validation = server_cert_validation
-        self.crls = crls
-
-
-class SSLConfig:
-    """Stand-in with the API.md fields until lib/twinsock has SSLConfig."""
-
-    def __init__(
-        self,
-        security,
-        version=0,
-        server_name_indication=None,
-        session_resumption_buffer=None,
-        dtls_handshake_timeouts=(1000, 60000),
-        ciphersuites=None,
-        use_connection_id=False,
-        backend_configuration=None,
-    ):
-        self.security = security
-        self.version = version
-        self.server_name_indication = server_name_indication
-        self.session_resumption_buffer = session_resumption_buffer
-        self.dtls_handshake_timeouts = dtls_handshake_timeouts
-        self.ciphersuites = ciphersuites
-        self.use_connection_id = use_connection_id
-        self.backend_configuration = backend_configuration
 
 
 def _wait(sock, events, timeout_ms):
