@@ -146,10 +146,13 @@ def test_tcp_mid_stream_reset_is_econnreset_not_truncated_success(runtime, metho
     error = got["error"]
     assert error["netError"] and error["errno"] == errno.ECONNRESET, error
     assert "reset" in error["message"], error
-    # The proxy lets the bytes before the cut drain first: all of them arrive, exact.
-    assert got["first_bad"] is None and got["received"] == cut, got
-    # The call after the error returns at once (today: 0, what a clean end looks like;
-    # see docs/FAULTS.md, "after a reset").
+    # What arrived is exact. A reset makes the kernel drop what the application has
+    # not read yet, so a slow reader may see less than the cut, never more, and
+    # never as a clean end.
+    assert got["first_bad"] is None and 0 < got["received"] <= cut, got
+    # The call after the error fails the same way at once: a cut stream never
+    # passes for a complete one.
+    assert got["again"].get("errno") == errno.ECONNRESET, got["again"]
     assert got["again"]["ms"] < 100, got["again"]
 
 
