@@ -3,9 +3,7 @@
 # imported only by the tls_* engines. Kept small: a board pays for every line
 # (tables only one engine needs live in that engine).
 
-from twinsock.clock import ticks_add as _ticks_add
-from twinsock.clock import ticks_diff as _ticks_diff
-from twinsock.clock import ticks_ms as _ticks_ms
+from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
 from twinsock.errors import ENOMEM, ETIMEDOUT, TLSError
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out

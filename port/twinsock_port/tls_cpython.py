@@ -14,8 +14,7 @@ import errno as _errno
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL, crypto
-from OpenSSL._util import ffi as _ffi
-from OpenSSL._util import lib as _lib
+from OpenSSL._util import ffi as _ffi, lib as _lib
 from twinsock.errors import MessageTruncated, NetError, TLSError, unsupported
 
 from twinsock_port import tls_common as common

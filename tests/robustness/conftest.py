@@ -36,8 +36,11 @@ for _path in (ROOT / "lib", ROOT / "port", ROOT, HERE):
 
 MARK = "@@robust "
 from robust_peers import OPENSSL, SERVER_LIFETIME, TlsServer  # noqa: E402
-from runtimes import compile_for_board, micropython_binary  # noqa: E402
-from runtimes import ipv6_loopback_available as ipv6_loopback  # noqa: E402
+from runtimes import (  # noqa: E402
+    compile_for_board,
+    ipv6_loopback_available as ipv6_loopback,  # noqa: E402
+    micropython_binary,
+)
 
 # -- a time limit on every test ----------------------------------------------------
 

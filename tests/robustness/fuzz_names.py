@@ -5,8 +5,7 @@
 import sys
 
 import twinsock
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from mp_common import done, peer_hosts, report, usable
 from oracles import Outcome, check, host_shape_ok
 

@@ -13,8 +13,7 @@ example database."""
 
 import pytest
 import twinsock
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from mp_common import usable
 from oracles import (
     TIMEOUT_MAX,

@@ -4,8 +4,7 @@
 # MicroPython scripts under tests/tls/. The configuration classes are twinsock's.
 import select
 
-from twinsock.clock import ticks_diff as _ticks_diff
-from twinsock.clock import ticks_ms as _ticks_ms
+from twinsock.clock import ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
 from twinsock.tlsconfig import CertInfo, PskInfo, SSLConfig  # noqa: F401 - for the scripts
 
 

@@ -9,8 +9,7 @@ import time
 
 from tools.hil import checks
 from tools.hil.board import Board
-from tools.hil.cli import bring_up_network, server_host
-from tools.hil.cli import opened_board as hil_opened_board
+from tools.hil.cli import bring_up_network, opened_board as hil_opened_board, server_host
 from tools.hil.deploy import deploy
 from tools.hil.emulated import EmulatedBoard
 from tools.hil.errors import HilError
