@@ -1,8 +1,7 @@
 # Shared helpers of the behavioural suite. Runs on CPython and MicroPython alike:
 # no pytest, no typing, only modules MicroPython has.
 
-from twinsock.clock import ticks_diff as _ticks_diff
-from twinsock.clock import ticks_ms as _ticks_ms
+from twinsock.clock import ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
 
 # How long a test waits for a reply the peer should send at once.
 REPLY_TIMEOUT_MS = 5000
@@ -47,6 +46,16 @@ def raises(code, fn, *args, **kwargs):
     except Exception as e:  # the failure this helper exists to report
         raise AssertionError("expected NetError %r, got %s: %s" % (codes, type(e).__name__, e))
     raise AssertionError("expected NetError %r, nothing was raised" % (codes,))
+
+
+def receive_exactly(s, n):
+    """Exactly n bytes from a stream socket, across as many receives as it takes."""
+    data = b""
+    while len(data) < n:
+        chunk = s.receive(n - len(data))
+        assert chunk != b"", "EOF after %d of %d bytes" % (len(data), n)
+        data += chunk
+    return data
 
 
 def pattern(n):

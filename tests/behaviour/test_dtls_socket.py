@@ -5,42 +5,13 @@
 # when its test ends.
 import twinsock
 from expect import REPLY_TIMEOUT_MS, elapsed_ms, now_ms, pattern, raises, require
-
-
-def cert_config(peer, trusted="ca", **kwargs):
-    require("dtls")
-    return twinsock.SSLConfig(twinsock.CertInfo(trusted_certs=peer.pki(trusted)), **kwargs)
-
-
-def psk_config(peer, key=None, **kwargs):
-    require("dtls")
-    require("psk")
-    identity, right_key = peer.psk()
-    return twinsock.SSLConfig(twinsock.PskInfo(identity, key or right_key), **kwargs)
-
-
-def dtls_socket(config):
-    s = twinsock.dtls_socket(config)
-    s.set_opt(twinsock.OPT_RECV_TIMEOUT, REPLY_TIMEOUT_MS)
-    return s
-
-
-def connected(peer, config=None, service="dtls_echo", host="localhost"):
-    s = dtls_socket(config or cert_config(peer))
-    try:
-        s.connect(host, peer.port(service))
-    except Exception:
-        s.cleanup()
-        raise
-    return s
-
-
-def check_echo(s, payload=b"hello over dtls"):
-    s.send(payload)
-    data = s.receive(len(payload) + 100)
-    assert data == payload, data
-    assert type(data) is bytes
-
+from secure_echo import (
+    check_dtls_echo as check_echo,
+    dtls_cert_config as cert_config,
+    dtls_connected as connected,
+    dtls_psk_config as psk_config,
+    dtls_socket,
+)
 
 # -- echo --------------------------------------------------------------------------
 

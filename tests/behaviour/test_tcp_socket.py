@@ -1,7 +1,7 @@
 # TCP sockets against the host server's tcp_echo, tcp_whoami, tcp_control,
 # tcp_silent and tcp_refused services (see tools/hostserver).
 import twinsock
-from expect import REPLY_TIMEOUT_MS, elapsed_ms, now_ms, pattern, raises, require
+from expect import REPLY_TIMEOUT_MS, elapsed_ms, now_ms, pattern, raises, receive_exactly, require
 
 
 def connected(peer, service="tcp_echo", config=None):
@@ -10,15 +10,6 @@ def connected(peer, service="tcp_echo", config=None):
     # a missing reply fails the test in seconds, not after the 30 s default
     s.set_opt(twinsock.OPT_RECV_TIMEOUT, REPLY_TIMEOUT_MS)
     return s
-
-
-def receive_exactly(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.receive(n - len(data))
-        assert chunk != b"", "EOF after %d of %d bytes" % (len(data), n)
-        data += chunk
-    return data
 
 
 def receive_until_eof(s, limit=1 << 20):

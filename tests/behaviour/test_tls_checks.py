@@ -5,54 +5,13 @@
 # test_tls_handshake.py so that each fits a 192K MicroPython heap with twinsock's
 # TLS code compiled from source.
 import twinsock
-from expect import REPLY_TIMEOUT_MS, elapsed_ms, now_ms, raises, require
-
-# Longer than any loopback handshake, far shorter than the 30 s default: a peer
-# that hangs fails the test quickly instead of stalling the run.
-HANDSHAKE_LIMIT_MS = 5000
-
-
-def cert_config(peer, trusted="ca", suffix=".pem", **kwargs):
-    require("tls")
-    return twinsock.SSLConfig(twinsock.CertInfo(trusted_certs=peer.pki(trusted, suffix)), **kwargs)
-
-
-def tls_socket(config):
-    s = twinsock.ssl_socket(config)
-    s.set_opt(twinsock.OPT_RECV_TIMEOUT, REPLY_TIMEOUT_MS)
-    return s
-
-
-def receive_exactly(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.receive(n - len(data))
-        assert chunk != b"", "EOF after %d of %d bytes" % (len(data), n)
-        data += chunk
-    return data
-
-
-def check_echo(s, payload=b"hello over tls"):
-    s.send(payload)
-    data = receive_exactly(s, len(payload))
-    assert data == payload, data
-    assert type(data) is bytes
-
-
-def handshake_fails(config, host, port, *words):
-    """connect must fail promptly with a TLSError (EPROTO) whose message holds every
-    one of `words`; the socket is CLOSED afterwards. Returns the error."""
-    with tls_socket(config) as s:
-        start = now_ms()
-        e = raises(twinsock.EPROTO, s.connect, host, port)
-        took = elapsed_ms(start)
-        assert isinstance(e, twinsock.TLSError), repr(e)
-        for word in words:
-            assert word in str(e), "%r not in %r" % (word, str(e))
-        assert took < HANDSHAKE_LIMIT_MS, "failing handshake took %d ms" % took
-        assert s.get_opt(twinsock.OPT_STATE) == twinsock.STATE_CLOSED
-    return e
-
+from expect import raises, require
+from secure_echo import (
+    check_tls_echo as check_echo,
+    tls_cert_config as cert_config,
+    tls_handshake_fails as handshake_fails,
+    tls_socket,
+)
 
 # -- certificate checks -------------------------------------------------------------
 

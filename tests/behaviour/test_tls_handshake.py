@@ -5,60 +5,14 @@
 # (tools/hostserver). See test_tls_checks.py for why the TLS tests are split.
 import twinsock
 from expect import REPLY_TIMEOUT_MS, elapsed_ms, now_ms, raises, require
-
-# Longer than any loopback handshake, far shorter than the 30 s default: a peer
-# that hangs fails the test quickly instead of stalling the run.
-HANDSHAKE_LIMIT_MS = 5000
-
-
-def cert_config(peer, trusted="ca", suffix=".pem", **kwargs):
-    require("tls")
-    return twinsock.SSLConfig(twinsock.CertInfo(trusted_certs=peer.pki(trusted, suffix)), **kwargs)
-
-
-def psk_config(peer, **kwargs):
-    require("tls")
-    require("psk")
-    identity, key = peer.psk()
-    return twinsock.SSLConfig(twinsock.PskInfo(identity, key), **kwargs)
-
-
-def tls_socket(config):
-    s = twinsock.ssl_socket(config)
-    s.set_opt(twinsock.OPT_RECV_TIMEOUT, REPLY_TIMEOUT_MS)
-    return s
-
-
-def receive_exactly(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.receive(n - len(data))
-        assert chunk != b"", "EOF after %d of %d bytes" % (len(data), n)
-        data += chunk
-    return data
-
-
-def check_echo(s, payload=b"hello over tls"):
-    s.send(payload)
-    data = receive_exactly(s, len(payload))
-    assert data == payload, data
-    assert type(data) is bytes
-
-
-def handshake_fails(config, host, port, *words):
-    """connect must fail promptly with a TLSError (EPROTO) whose message holds every
-    one of `words`; the socket is CLOSED afterwards. Returns the error."""
-    with tls_socket(config) as s:
-        start = now_ms()
-        e = raises(twinsock.EPROTO, s.connect, host, port)
-        took = elapsed_ms(start)
-        assert isinstance(e, twinsock.TLSError), repr(e)
-        for word in words:
-            assert word in str(e), "%r not in %r" % (word, str(e))
-        assert took < HANDSHAKE_LIMIT_MS, "failing handshake took %d ms" % took
-        assert s.get_opt(twinsock.OPT_STATE) == twinsock.STATE_CLOSED
-    return e
-
+from secure_echo import (
+    HANDSHAKE_LIMIT_MS,
+    check_tls_echo as check_echo,
+    tls_cert_config as cert_config,
+    tls_handshake_fails as handshake_fails,
+    tls_psk_config as psk_config,
+    tls_socket,
+)
 
 # -- PSK ------------------------------------------------------------------------------
 

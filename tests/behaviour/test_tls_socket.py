@@ -5,42 +5,13 @@
 # Every socket is closed by `with` as soon as its test is done: on a 192K MicroPython
 # heap a TLS session is a large share.
 import twinsock
-from expect import REPLY_TIMEOUT_MS, elapsed_ms, now_ms, pattern, raises, require
-
-
-def cert_config(peer, trusted="ca", suffix=".pem", **kwargs):
-    require("tls")
-    return twinsock.SSLConfig(twinsock.CertInfo(trusted_certs=peer.pki(trusted, suffix)), **kwargs)
-
-
-def psk_config(peer, **kwargs):
-    require("tls")
-    require("psk")
-    identity, key = peer.psk()
-    return twinsock.SSLConfig(twinsock.PskInfo(identity, key), **kwargs)
-
-
-def tls_socket(config):
-    s = twinsock.ssl_socket(config)
-    s.set_opt(twinsock.OPT_RECV_TIMEOUT, REPLY_TIMEOUT_MS)
-    return s
-
-
-def receive_exactly(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.receive(n - len(data))
-        assert chunk != b"", "EOF after %d of %d bytes" % (len(data), n)
-        data += chunk
-    return data
-
-
-def check_echo(s, payload=b"hello over tls"):
-    s.send(payload)
-    data = receive_exactly(s, len(payload))
-    assert data == payload, data
-    assert type(data) is bytes
-
+from expect import REPLY_TIMEOUT_MS, elapsed_ms, now_ms, pattern, raises, receive_exactly, require
+from secure_echo import (
+    check_tls_echo as check_echo,
+    tls_cert_config as cert_config,
+    tls_psk_config as psk_config,
+    tls_socket,
+)
 
 # -- echo --------------------------------------------------------------------------
 
