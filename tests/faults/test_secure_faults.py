@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from faultpeers import LOOPBACK
-from test_twinsock_faults import RUNTIMES, micropython
+from test_twinsock_faults import RUNTIMES, board_code, micropython_command
 
 from tools.proxy import TcpImpairment, TcpProxy, UdpImpairment, UdpProxy
 
@@ -80,14 +80,10 @@ def run(runtime, job, tmp_path, limit=RUN_LIMIT):
     if runtime == "cpython":
         cmd = [sys.executable, str(SCRIPT)]
     else:
-        binary = micropython()
-        if binary is None:
-            pytest.skip("micropython interpreter not found")
-        cmd = [binary, "-X", "heapsize=192K", str(SCRIPT)]
+        cmd = micropython_command(SCRIPT)
     env = dict(os.environ)
-    paths = os.pathsep.join(str(p) for p in (ROOT / "lib", ROOT / "port", HERE))
-    env["PYTHONPATH"] = paths
-    env["MICROPYPATH"] = ".frozen" + os.pathsep + paths
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (ROOT / "lib", ROOT / "port", HERE))
+    env["MICROPYPATH"] = os.pathsep.join([".frozen", board_code(), str(HERE)])
     process = subprocess.Popen(
         cmd + [str(job_path)],
         cwd=str(ROOT),

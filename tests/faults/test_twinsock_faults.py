@@ -7,16 +7,19 @@ heapsize=192K`) with a time limit, and judges the JSON it reports. A hang is a f
 ("killed after N s"), not a stuck test run.
 """
 
+import atexit
 import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from faultpeers import LOOPBACK, TcpPeer, UdpPeer, wait_for
+from runtimes import compile_for_board, micropython_binary
 from twinsock_faults import datagram
 
 from tools.proxy import TcpImpairment, TcpProxy, UdpImpairment, UdpProxy
@@ -30,9 +33,24 @@ MIB = 1 << 20
 RUN_LIMIT = 20.0  # seconds for one scenario
 
 
-def micropython():
-    local = ROOT / ".venv" / "bin" / "micropython"
-    return str(local) if local.exists() else shutil.which("micropython")
+_board_code = []
+
+
+def board_code():
+    """lib/ and port/ as .mpy, compiled once: MicroPython runs twinsock as a board
+    does (compiling the TLS source at 192K needs heap a board never spends)."""
+    if not _board_code:
+        out = tempfile.mkdtemp(prefix="twinsock-faults-mpy-")
+        atexit.register(shutil.rmtree, out, True)
+        _board_code.append(str(compile_for_board(out)))
+    return _board_code[0]
+
+
+def micropython_command(script):
+    binary = micropython_binary()
+    if binary is None:
+        pytest.fail("the micropython interpreter is not in .venv or on PATH: run `make venv`")
+    return [binary, "-X", "heapsize=192K", str(script)]
 
 
 RUNTIMES = ["cpython", "micropython"]
@@ -45,14 +63,10 @@ class Scenario:
         if runtime == "cpython":
             cmd = [sys.executable, str(SCRIPT)]
         else:
-            binary = micropython()
-            if binary is None:
-                pytest.skip("micropython interpreter not found")
-            cmd = [binary, "-X", "heapsize=192K", str(SCRIPT)]
+            cmd = micropython_command(SCRIPT)
         env = dict(os.environ)
-        paths = os.pathsep.join(str(ROOT / p) for p in ("lib", "port"))
-        env["PYTHONPATH"] = paths
-        env["MICROPYPATH"] = ".frozen" + os.pathsep + paths
+        env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("lib", "port"))
+        env["MICROPYPATH"] = os.pathsep.join([".frozen", board_code()])
         self.process = subprocess.Popen(
             cmd + [json.dumps(job)],
             cwd=str(ROOT),
