@@ -6,7 +6,7 @@
 # everything unusual (closed sockets, partial sends, errors) goes through
 # the slow paths below them.
 from twinsock import platform
-from twinsock.clock import ticks_add, ticks_diff, ticks_ms
+from twinsock.clock import ms_left, ticks_add, ticks_diff, ticks_ms
 from twinsock.config import SocketConfig, check_family
 from twinsock.const import (
     AF_INET4,
@@ -319,6 +319,11 @@ class Socket:
     def _wait(self, what):
         if not self._wait_readable(self._timeout):
             raise self._timed_out(what)
+
+    def _wait_until(self, deadline):
+        """True once readable, False at `deadline` (clock.deadline_after; None: no
+        limit). The one wait that TLS engines use on their backend socket."""
+        return self._wait_readable(ms_left(deadline))
 
     def _recover(self, exc, what, receive, arg, at_shutdown):
         """Slow path of every receive. `exc` is what the first try raised, or
