@@ -29,9 +29,25 @@ def test_bench_quick_writes_table_and_json(tmp_path):
             assert figures["raw"] and figures["twinsock"]
     rows = report["table"]
     assert {r["section"] for r in rows} >= {"cpython", "micropython", "micropython heap", "sizes"}
+    keys = {"section", "figure", "min", "median", "max", "value", "unit", "target", "verdict"}
     for row in rows:
-        assert set(row) == {"section", "figure", "value", "unit", "target", "verdict", "note"}
+        assert set(row) == keys | {"note"}
         assert row["verdict"] in ("", "met", "MISSED", "n/a")
+        if row["min"] is not None:
+            assert row["min"] <= row["median"] <= row["max"]
+    assert report["commit"] and report["commit"] in proc.stdout
+    # Progress while it runs, on stderr; the table at the end.
+    assert proc.stderr.count("bench [") >= 10
+    # Every heap budget is in the table with a verdict, and the ROMFS rows beside them.
+    budgets = [r for r in rows if r["section"] == "micropython heap" and r["target"]]
+    assert len(budgets) == len(report["budgets"])
+    assert all(r["verdict"] in ("met", "MISSED") for r in budgets)
+    romfs = [r for r in rows if r["figure"].endswith("(ROMFS)")]
+    assert romfs and all(isinstance(r["median"], int) for r in romfs)
+    # The image is not counted: ROMFS holds less heap than the same code as .mpy.
+    mpy = {r["figure"][: -len("(.mpy)")]: r["median"] for r in budgets}
+    for row in romfs:
+        assert row["median"] < mpy[row["figure"][: -len("(ROMFS)")]]
     # Every figure with a target got a verdict, and the ratios are numbers.
     ratios = [r for r in rows if "ratio twinsock/raw" in r["figure"]]
     assert ratios and all(isinstance(r["value"], float) for r in ratios)
