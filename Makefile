@@ -39,14 +39,15 @@ hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board (default: emulated); BOAR
 hil-all: $(STAMP) ## the suite on every attached board, in parallel
 	$(HIL) run --all $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT))
 
-package: $(STAMP) ## regenerate package.json and boards/*/manifest.py from the one file list
+package: $(STAMP) ## regenerate package*.json and boards/*/manifest.py; build/mip: the .mpy form for mip
 	$(HIL) package
+	$(HIL).packaging mpy
 
 conformance: $(STAMP) ## conformance suite: PLATFORM=cpython|unix|esp32|rp2|minimal|at-modem|module:Class [INTERPRETER=micropython] [TLS_ENGINE=module]
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.conformance --platform $(PLATFORM) $(if $(INTERPRETER),--interpreter $(INTERPRETER)) $(if $(TLS_ENGINE),--tls-engine $(TLS_ENGINE))
 
-deploy: $(STAMP) ## compile lib/ and port/ to .mpy and copy what changed to BOARD (PORT=...)
-	$(HIL) deploy $(HIL_BOARD)
+deploy: $(STAMP) ## compile lib/ and port/ to .mpy and copy what changed to BOARD (PORT=...); ROMFS=1: a ROMFS image instead
+	$(if $(ROMFS),$(HIL).romfs deploy $(if $(PORT),--port $(PORT)),$(HIL) deploy $(HIL_BOARD))
 
 flash: $(STAMP) ## write FIRMWARE to BOARD=esp32|rp2040 (PORT=..., CHIP=esp32s3 ...)
 	$(HIL) flash --board $(BOARD) --firmware $(FIRMWARE) $(if $(PORT),--port $(PORT)) $(if $(CHIP),--chip $(CHIP))

@@ -9,6 +9,11 @@ import vfs
 vfs.umount("/")
 vfs.mount(vfs.VfsPosix("/flash"), "/")
 sys.path[:] = ["", ".frozen", "/lib"]
+try:  # a ROMFS image (tools/hil/romfs.py) in the stand-in ROM partition: /rom as on a board
+    vfs.mount(vfs.VfsRom(open("/.romfs.img", "rb").read()), "/rom")
+    sys.path[2:2] = ["/rom", "/rom/lib"]
+except OSError:
+    pass
 
 
 def _run_if_present(name):

@@ -98,6 +98,16 @@ def sandbox_host_paths(micropython):
     return paths
 
 
+def heap_with_rom(heap, flash_dir):
+    """The unix port holds the stand-in ROM partition's image (/.romfs.img, mounted
+    at /rom by boot.py) in its heap, where a board keeps it in flash: add its size."""
+    try:
+        size = os.path.getsize(os.path.join(flash_dir, ".romfs.img"))
+    except OSError:
+        return heap
+    return "%dK" % (int(heap.rstrip("Kk")) + -(-size // 1024)) if heap[-1] in "Kk" else heap
+
+
 def default_micropython():
     """`micropython` on PATH, else the one installed next to this Python (the venv)."""
     beside_python = os.path.join(os.path.dirname(sys.executable), "micropython")
@@ -207,7 +217,7 @@ class Supervisor:
 
     def interpreter_command(self):
         micropython = self.args.micropython
-        command = [micropython, "-X", "heapsize=%s" % self.args.heap]
+        command = [micropython, "-X", "heapsize=%s" % heap_with_rom(self.args.heap, self.flash_dir)]
         unshare = ["unshare", "--mount", "--propagation", "private"]
         if os.geteuid() != 0:
             unshare.append("--map-root-user")
