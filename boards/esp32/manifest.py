@@ -26,11 +26,9 @@ package(
         "__init__.py",
         "esp32.py",
         "micropython.py",
-        "rp2.py",
         "tls_common.py",
         "tls_mbedtls_suites.py",
         "tls_micropython.py",
-        "unix.py",
     ],
     base_path="../../port",
 )
