@@ -51,3 +51,16 @@ def test_bench_quick_writes_table_and_json(tmp_path):
     # Every figure with a target got a verdict, and the ratios are numbers.
     ratios = [r for r in rows if "ratio twinsock/raw" in r["figure"]]
     assert ratios and all(isinstance(r["value"], float) for r in ratios)
+    # The docs' blocks come from the same JSON.
+    summary = subprocess.run(
+        [sys.executable, "-m", "tools.bench.summary", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert "commit %s" % report["commit"] in summary.stdout
+    assert "| .mpy on the filesystem | ROMFS image | frozen (est.) |" in summary.stdout
+    pico = [line for line in summary.stdout.splitlines() if line.startswith("| Pico W (est.)")]
+    assert pico and pico[0].count("~") == 3 and "n/a" not in pico[0]

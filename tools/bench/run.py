@@ -642,7 +642,7 @@ def add_heap(table, heap, budgets, figures, chu_missing):
                       budget=budget)  # fmt: skip
             continue
         probe, path = figures[name]
-        note = name
+        note = name if probe == name else "%s (probe %s)" % (name, probe)
         if probe in ("sockets", "tls_socket"):
             raw = probe_figure(mpy.get(probe), path[:-1] + ("raw",))
             mine = probe_figure(mpy.get(probe), path[:-1] + ("twinsock",))
