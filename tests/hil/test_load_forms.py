@@ -1,6 +1,7 @@
 """Every way a board loads twinsock, on the emulated board through stock mpremote: mip
 from a checkout (a port's own files), mip of the precompiled .mpy form, a ROMFS image
-mounted at /rom; and the freeze manifests stay valid."""
+mounted at /rom, each followed by a UDP/TCP exchange (and the HIL suite for the .mpy
+form and ROMFS); and the freeze manifests stay valid."""
 
 import json
 import os
@@ -103,6 +104,18 @@ def smoke(port):
     return lines[0]
 
 
+def run_suite(port):
+    """The HIL suite (tests/board and the built-in checks) on the board as it is, with
+    the host server; no deploy, so twinsock runs from where the form under test put it."""
+    command = [sys.executable, "-m", "tools.hil", "run", "--board", "unix", "--port", port]
+    ran = subprocess.run(
+        command + ["--no-deploy"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+    assert " 0 failed" in ran.stdout
+    return ran.stdout
+
+
 def lib_tree(flash_dir):
     lib = os.path.join(flash_dir, "lib")
     found = set()
@@ -187,6 +200,7 @@ def test_mip_of_the_precompiled_form_installs_mpy_only(emulated, tmp_path):
     expected = {f.relative[:-3] + ".mpy" for f in packaging.files_for_port(board_files(), "unix")}
     assert lib_tree(emulated.flash_dir) == expected
     assert smoke(emulated.port) == "/lib/twinsock/__init__.mpy"
+    assert "dtls_psk" in run_suite(emulated.port)
 
 
 def test_romfs_image_is_mounted_at_rom_and_runs_in_place(emulated, tmp_path):
@@ -199,3 +213,4 @@ def test_romfs_image_is_mounted_at_rom_and_runs_in_place(emulated, tmp_path):
     listing = mpremote(emulated.port, "fs", "ls", ":/rom/lib/twinsock")
     assert "net.mpy" in listing and "net.py" not in listing
     assert smoke(emulated.port) == "/rom/lib/twinsock/__init__.mpy"
+    assert "dtls_psk" in run_suite(emulated.port)
