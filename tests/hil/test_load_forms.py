@@ -214,3 +214,20 @@ def test_romfs_image_is_mounted_at_rom_and_runs_in_place(emulated, tmp_path):
     assert "net.mpy" in listing and "net.py" not in listing
     assert smoke(emulated.port) == "/rom/lib/twinsock/__init__.mpy"
     assert "dtls_psk" in run_suite(emulated.port)
+
+
+def test_romfs_deploy_without_a_port_uses_a_throwaway_emulated_board(tmp_path):
+    """`make deploy ROMFS=1` without PORT: builds, deploys, imports from /rom, says so."""
+    image = tmp_path / "twinsock.romfs"
+    ran = subprocess.run(
+        [sys.executable, "-m", "tools.hil.romfs", "deploy", "--output", str(image)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=MPREMOTE_TIMEOUT_S,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[0].startswith("%d-byte ROMFS image deployed" % image.stat().st_size)
+    assert lines[1].startswith("twinsock imports from /rom/lib/twinsock/__init__.mpy")
+    assert lines[-1] == "(no PORT given: that was a throwaway emulated board, now stopped)"
