@@ -28,18 +28,7 @@ def load_job():
         return json.loads(f.read())
 
 
-def mount_romfs(path):
-    # Code from a ROMFS image at /rom (MICROPYPATH=/rom/lib), as on a board with a ROM
-    # partition: .mpy bytecode runs in place. The image is read before the baseline and
-    # tools/bench/run.py enlarges the heap by its size, so it is not counted.
-    import vfs
-
-    vfs.mount(vfs.VfsRom(open(path, "rb").read()), "/rom")
-
-
 job = load_job()
-if job.get("romfs"):
-    mount_romfs(job["romfs"])
 out = {"probe": job["probe"]}
 
 

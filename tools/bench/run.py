@@ -355,8 +355,10 @@ def runtimes(wanted, mpy_root, chu, chu_mpy, romfs_image=None):
         if romfs_image:
             rom_env = dict(env, MICROPYPATH="/rom/lib")
             heap = heap_kib(os.path.getsize(romfs_image))
-            rt.romfs = Runtime("micropython(ROMFS)", [mpy, "-X", "heapsize=" + heap], rom_env, None)
-            rt.romfs.image = romfs_image
+            wrapper = [os.path.join(HERE, "romfs_probe.py"), romfs_image]
+            rt.romfs = Runtime(
+                "micropython(ROMFS)", [mpy, "-X", "heapsize=" + heap] + wrapper, rom_env, None
+            )
         out.append(rt)
     return out
 
@@ -428,7 +430,7 @@ def bench_heap(rt, peers, chu, repeat, figures):
     for form, runtime in (("mpy", rt), ("py", rt.py), ("romfs", rt.romfs)):
         if runtime is None:
             continue
-        job = dict(base, romfs=runtime.image) if form == "romfs" else base
+        job = base
         out[form] = {}
         for probe in dict.fromkeys(wanted[form]):
             if probe == "tls_socket" and "tls_port" not in job:
