@@ -205,6 +205,9 @@ def test_mip_of_the_precompiled_form_installs_mpy_only(emulated, tmp_path):
 
 def test_romfs_image_is_mounted_at_rom_and_runs_in_place(emulated, tmp_path):
     image = romfs.build_image(str(tmp_path / "twinsock.romfs"))
+    with open(image, "rb") as built:
+        data = built.read()
+    assert b"twinsock/net.py" in data and b"/tmp" not in data  # sources named as on a board
     said = romfs.deploy(emulated.port, image)
     assert "emulated ROM partition" in said
     assert lib_tree(emulated.flash_dir) == set()  # nothing of twinsock in /lib

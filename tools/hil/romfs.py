@@ -4,23 +4,24 @@ from a ROM partition in flash instead of being loaded into the heap.
     python -m tools.hil.romfs build [-o build/romfs/twinsock.romfs]
     python -m tools.hil.romfs deploy [--port PORT]     # `make deploy ROMFS=1 [PORT=...]`
 
-The image is built by `mpremote romfs build` (it compiles with mpy-cross) from the one
-file list (tools/hil/filelist.py) staged as lib/<package>/...: mounted at /rom, the
-packages sit in /rom/lib, which boards put on sys.path. A board with a ROM partition
-gets it with `mpremote romfs deploy`. Stock rp2 and esp32 firmware have none (see
-docs/BENCHMARKS.md, "Deployment forms"). The emulated board has no flash to map either:
-its stand-in ROM partition is the file /.romfs.img of its flash, which its boot script
-mounts at /rom (its supervisor enlarges the heap by the image's size, since the unix
-port holds the image in the heap)."""
+The image is built by `mpremote romfs build` from the one file list
+(tools/hil/filelist.py), compiled with mpy-cross and staged as lib/<package>/...:
+mounted at /rom, the packages sit in /rom/lib, which boards put on sys.path. A
+board with a ROM partition gets it with `mpremote romfs deploy`. Stock rp2 and
+esp32 firmware have none (see docs/BENCHMARKS.md, "Deployment forms"). The
+emulated board has no flash to map either: its stand-in ROM partition is the file
+/.romfs.img of its flash, which its boot script mounts at /rom (its supervisor
+enlarges the heap by the image's size, since the unix port holds the image in the
+heap)."""
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 from .filelist import REPO_ROOT, board_files
+from .packaging import mpy_cross
 
 BUILD_DIR = os.path.join(REPO_ROOT, "build", "romfs")
 IMAGE = os.path.join(BUILD_DIR, "twinsock.romfs")
@@ -34,11 +35,18 @@ def mpremote(*args, timeout=MPREMOTE_TIMEOUT_S):
 
 
 def stage(files, directory):
-    """Copy the board files to directory/lib/<package>/..., the layout of /rom."""
+    """Compile the board files into directory/lib/<package>/....mpy, the layout of /rom.
+    Compiled here with the source named as on the board (`-s twinsock/net.py`, as
+    deploy and build/mip do), not by `romfs build`, which would record the staging
+    directory's temporary path in every .mpy (tracebacks, image size, reproducibility)."""
     for board_file in files:
-        target = os.path.join(directory, "lib", *board_file.relative.split("/"))
+        relative = board_file.relative[:-3] + ".mpy"
+        target = os.path.join(directory, "lib", *relative.split("/"))
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copyfile(board_file.source, target)
+        subprocess.run(
+            [mpy_cross(), "-o", target, "-s", board_file.relative, board_file.source],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
 
 
 def build_image(output=IMAGE, files=None):
