@@ -64,3 +64,17 @@ def test_bench_quick_writes_table_and_json(tmp_path):
     assert "| .mpy on the filesystem | ROMFS image | frozen (est.) |" in summary.stdout
     pico = [line for line in summary.stdout.splitlines() if line.startswith("| Pico W (est.)")]
     assert pico and pico[0].count("~") == 3 and "n/a" not in pico[0]
+    # --update rewrites the marked blocks, and only them.
+    from tools.bench import summary as summary_module
+
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "Run: <!-- bench:run -->old<!-- /bench:run -->.\n"
+        "<!-- bench:forms -->\n| old |\n<!-- /bench:forms -->\nkept\n"
+    )
+    made = summary_module.blocks(report)
+    assert summary_module.update(str(doc), made) == ["run", "forms"]
+    text = doc.read_text()
+    assert "Run: <!-- bench:run -->%s<!-- /bench:run -->." % made["run"] in text
+    assert "<!-- bench:forms -->\n%s\n<!-- /bench:forms -->\nkept\n" % made["forms"] in text
+    assert report["commit"] in made["run"]

@@ -1,8 +1,10 @@
-"""python -m tools.bench.summary [build/bench.json]
+"""python -m tools.bench.summary [build/bench.json] [--update]
 
 The figures the README and docs/BENCHMARKS.md quote, as markdown, from the JSON of
-the last `make bench`: refreshing the docs is running `make bench`, then this, and
-pasting its blocks. Ranges are min-max over the rounds (speed) or repeats (heap).
+the last `make bench`: refreshing the docs is `make bench` then this with --update,
+which rewrites the blocks between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`
+(run, speed, budgets, forms, table) in both files. Ranges are min-max over the rounds
+(speed) or repeats (heap).
 
 The Pico W column is an estimate, not a measurement: the 64-bit unix figures divided
 by the 64-bit/32-bit ratio measured for each deployment form (docs/BENCHMARKS.md),
@@ -10,6 +12,7 @@ minus the mbedTLS buffers a (D)TLS session takes from the heap on rp2."""
 
 import json
 import os
+import re
 import sys
 
 from tools.bench.run import ROOT
@@ -123,14 +126,72 @@ def pico_w_free(est, core, dtls, per_tls, form):
     return "~" + kb(PICO_W_HEAP - code - session)
 
 
-def main(argv):
-    path = argv[0] if argv else os.path.join(ROOT, "build", "bench.json")
-    with open(path) as f:
-        report = json.load(f)
+def blocks(report):
+    """{marker name: markdown} for the marked places in the docs."""
+    from tools.bench.run import Table
+
     rows = rows_by_figure(report)
-    print("<!-- %s, commit %s -->" % ("make bench", report.get("commit", "unknown")))
-    for block in (speed_block(report, rows), budget_block(report, rows), forms_block(rows)):
-        print("\n".join(block))
+    table = Table()
+    table.rows = report["table"]
+    run = "`make bench` at commit %s (full run %.0f s%s)" % (
+        report.get("commit", "unknown"),
+        report.get("seconds", 0),
+        ", --quick" if report["params"].get("rounds", 0) < 10 else "",
+    )
+    return {
+        "run": run,
+        "speed": "\n".join(speed_block(report, rows)),
+        "budgets": "\n".join(budget_block(report, rows)),
+        "forms": "\n".join(forms_block(rows)),
+        "table": table.render(),
+    }
+
+
+MARKED = re.compile(r"(<!-- bench:([a-z]+) -->)(.*?)(<!-- /bench:\2 -->)", re.S)
+DOCS = ("README.md", os.path.join("docs", "BENCHMARKS.md"))
+
+
+def update(path, made):
+    """Replace every marked block of `path` with the new figures; returns the names."""
+    with open(path) as f:
+        text = f.read()
+    seen = []
+
+    def replace(match):
+        name = match.group(2)
+        seen.append(name)
+        body = made[name]
+        if "\n" in match.group(3):  # a block: markers on lines of their own
+            body = "\n" + body + "\n"
+        return match.group(1) + body + match.group(4)
+
+    text = MARKED.sub(replace, text)
+    with open(path, "w") as f:
+        f.write(text)
+    return seen
+
+
+def main(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.summary", description=__doc__)
+    parser.add_argument("json", nargs="?", default=os.path.join(ROOT, "build", "bench.json"))
+    parser.add_argument(
+        "--update", action="store_true",
+        help="write the figures into the marked blocks of README.md and docs/BENCHMARKS.md",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    with open(args.json) as f:
+        report = json.load(f)
+    made = blocks(report)
+    if args.update:
+        for doc in DOCS:
+            names = update(os.path.join(ROOT, doc), made)
+            print("%s: %s" % (doc, ", ".join(names) or "no marked blocks"))
+        return 0
+    print("<!-- %s -->" % made["run"])
+    for name in ("speed", "budgets", "forms"):
+        print(made[name])
         print()
     return 0
 
