@@ -20,7 +20,22 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-venv: $(STAMP) ## create .venv with the pinned tools (MicroPython included)
+# The interop peers (tests/interop): tinydtls (DTLSSocket, built from source with
+# autoconf/automake/libtool), aiocoap, and tshark for decoding DTLS captures.
+PEERS := $(VENV)/.peers-installed
+PEER_COMMANDS := autoreconf aclocal libtoolize tshark
+PEER_DEBS := autoconf automake libtool tshark
+$(PEERS): requirements-peers.txt $(STAMP)
+	@missing=$$(for c in $(PEER_COMMANDS); do command -v $$c >/dev/null || echo $$c; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $(PEER_DEBS) (missing:" $$missing")"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "not root: run  sudo apt-get install $(PEER_DEBS)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PEER_DEBS) >/dev/null; \
+	fi
+	PIP_CONSTRAINT=requirements-peers.txt $(BIN)/pip install --quiet --disable-pip-version-check -r requirements-peers.txt
+	touch $@
+
+venv: $(STAMP) $(PEERS) ## create .venv with the pinned tools (MicroPython included) and the interop peers
 
 lint: $(STAMP) ## ruff: format check and lint
 	$(BIN)/ruff format --check .
@@ -30,7 +45,7 @@ format: $(STAMP) ## ruff: reformat the tree
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) lint ## every test, on CPython and on the real MicroPython interpreter
+test: $(STAMP) $(PEERS) lint ## every test, on CPython and on the real MicroPython interpreter
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
 hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board (default: emulated); BOARD= PORT= (several: PORT="id:A id:B") SERVER_HOST= JUNIT=
