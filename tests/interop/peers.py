@@ -6,7 +6,9 @@ time limit, on 127.0.0.1, stopped when its `with` block ends:
   TLS_PSK_WITH_AES_128_CCM only, with HelloVerifyRequest cookies);
 - ``aiocoap_server(identity, key)`` -> (udp_port, dtls_port): aiocoap's CoAP server
   over plain UDP and over DTLS-PSK (its tinydtls server transport), serving
-  GET /hello -> b"hello" and POST /echo -> the request payload.
+  GET /hello -> b"hello" and POST /echo -> the request payload;
+- ``loopback_capture(udp_port, fields)`` -> rows: tshark's DTLS dissection of the
+  datagrams to/from a port while the block runs (Connection ID, alerts on the wire).
 
 A peer that cannot start (package missing, build broken) raises PeerError with its
 log: the test fails, it is never skipped. `python tests/interop/peers.py tinydtls|
@@ -50,12 +52,54 @@ def aiocoap_server(identity, key, lifetime=LIFETIME):
         yield ports[0], ports[1]
 
 
+CAPTURE_END = b"twinsock: end of capture"
+
+
+@contextlib.contextmanager
+def loopback_capture(udp_port, fields):
+    """tshark (Wireshark's dissectors) decoding, live, the loopback's UDP datagrams to
+    or from `udp_port` as DTLS while the block runs. Yields a list that, once the block
+    ends, holds one row per DTLS datagram: the tshark `fields` (e.g. "udp.srcport",
+    "dtls.record.content_type") as str, several values in one datagram joined by ",".
+    The block's end is marked by a datagram of our own, sent to `udp_port` after
+    everything else: the capture is complete once tshark has shown it.
+    Capturing needs root (or dumpcap's capabilities)."""
+    command = ["tshark", "-i", "lo", "-f", "udp port %d" % udp_port, "-l"]
+    command += ["-d", "udp.port==%d,dtls" % udp_port, "-T", "fields"]
+    command += ["-E", "occurrence=a", "-E", "aggregator=,"]
+    for field in ("udp.payload", "frame.protocols") + tuple(fields):
+        command += ["-e", field]
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    rows = []
+    try:
+        # "Capturing on 'lo'" comes first; packets are captured from this line on
+        _Lines("tshark", process, process.stderr).until(b"-- Capture started")
+        yield rows
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(CAPTURE_END, (HOST, udp_port))
+        lines = _Lines("tshark", process, process.stdout)
+        while True:
+            payload, protocols, *values = lines.until(b"").split("\t")
+            if payload == CAPTURE_END.hex():
+                break
+            if ":dtls" in protocols:
+                rows.append(values)
+    finally:
+        _stop(process, signal.SIGINT)
+
+
 # -- the test side: start, wait for the ports, stop ----------------------------------
 
 
 @contextlib.contextmanager
 def _peer_process(kind, identity, key, lifetime):
-    log = tempfile.TemporaryFile(mode="w+")
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), kind],
         stdin=subprocess.PIPE,
@@ -67,45 +111,62 @@ def _peer_process(kind, identity, key, lifetime):
         order = {"identity": identity.hex(), "key": key.hex(), "lifetime": lifetime}
         process.stdin.write((json.dumps(order) + "\n").encode())
         process.stdin.close()
-        yield _read_ports(kind, process, log)
+        line = _Lines(kind + " peer", process, process.stdout, log).until(b'{"ports"')
+        yield json.loads(line)["ports"]
     finally:
         _stop(process)
         log.close()
 
 
-def _read_ports(kind, process, log):
-    deadline = time.monotonic() + START_LIMIT
-    line = b""
-    while not line.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([process.stdout], [], [], left)[0]:
-            raise PeerError("%s peer did not start within %d s%s" % (kind, START_LIMIT, _tail(log)))
-        chunk = os.read(process.stdout.fileno(), 256)
-        if not chunk:
-            process.wait(STOP_LIMIT)
-            raise PeerError(
-                "%s peer exited with status %s before listening%s"
-                % (kind, process.returncode, _tail(log))
-            )
-        line += chunk
-    return json.loads(line)["ports"]
+class _Lines:
+    """The lines a process writes to one of its pipes, each awaited with a time limit;
+    PeerError (with the tail of its output, and of `log`) when none comes in time."""
+
+    def __init__(self, what, process, stream, log=None):
+        self.what = what
+        self.process = process
+        self.stream = stream
+        self.log = log
+        self.text = b""
+
+    def until(self, needle, limit=START_LIMIT):
+        """The next line that holds `needle` (earlier lines are passed over)."""
+        deadline = time.monotonic() + limit
+        while True:
+            line, newline, rest = self.text.partition(b"\n")
+            if newline:
+                self.text = rest
+                if needle in line:
+                    return line.decode(errors="replace")
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.stream], [], [], left)[0]:
+                self.fail("gave no %r within %d s" % (needle, limit))
+            chunk = os.read(self.stream.fileno(), 4096)
+            if not chunk:
+                self.process.wait(STOP_LIMIT)
+                self.fail("exited with status %s" % self.process.returncode)
+            self.text += chunk
+
+    def fail(self, why):
+        output = self.text
+        if self.log is not None:
+            self.log.seek(0)
+            output += self.log.read()
+        raise PeerError("%s %s:\n%s" % (self.what, why, output[-3000:].decode(errors="replace")))
 
 
-def _stop(process):
+def _stop(process, how=signal.SIGTERM):
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, how)
         try:
             process.wait(STOP_LIMIT)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    process.stdout.close()
-
-
-def _tail(log):
-    log.seek(0)
-    text = log.read()[-3000:]
-    return (":\n" + text) if text else ""
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
 
 
 # -- the peer side (this file run as a script) ----------------------------------------

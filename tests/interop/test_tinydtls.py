@@ -15,7 +15,7 @@ from interop import (
     known_gap,
     run_client,
 )
-from peers import tinydtls_server
+from peers import loopback_capture, tinydtls_server
 
 PSK_CBC_SHA256 = "00ae"  # a suite twinsock offers and tinydtls lacks
 HANDSHAKE_FAILURE = 40
@@ -61,3 +61,13 @@ def test_wrong_key_is_refused(tinydtls_port):
         "cpython", "dtls_echo", tinydtls_port, IDENTITY.decode(), "ff" * 16, LWM2M_PSK_SUITE, "x"
     )
     assert result.get("error") == "TLSError", result
+
+
+def test_tinydtls_refuses_a_suite_with_close_notify_then_a_fatal_alert(tinydtls_port):
+    # What the test above relies on, seen on the wire by Wireshark's DTLS dissector.
+    fields = ("udp.srcport", "dtls.alert_message.level", "dtls.alert_message.desc")
+    with loopback_capture(tinydtls_port, fields) as rows:
+        result = echo("cpython", tinydtls_port, PSK_CBC_SHA256, "never sent")
+    assert result.get("error") == "TLSError", result
+    alerts = [row[1:] for row in rows if row[0] == str(tinydtls_port) and row[1]]
+    assert alerts == [["1", "0"], ["2", str(HANDSHAKE_FAILURE)]], rows
