@@ -18,8 +18,7 @@ from twinsock.clock import deadline_after, ms_left
 
 COAP_PORT = 5683
 COAPS_PORT = 5684
-ACK_TIMEOUT_MS = 2000
-ACK_RANDOM_FACTOR_HALVES = 3  # ACK_RANDOM_FACTOR 1.5, in halves: integer maths only
+ACK_TIMEOUT_MS = 2000  # ACK_RANDOM_FACTOR is 1.5
 MAX_RETRANSMIT = 4
 RESPONSE_TIMEOUT_MS = 30000  # for a separate response, once the server ACKed
 MAX_DATAGRAM = 1280
@@ -140,7 +139,7 @@ class CoapClient:
         token = os.urandom(4)
         segments = [s.encode() for s in path.split("/") if s]
         message = encode(CON, code, mid, token, segments, payload)
-        what = "CoAP %s /%s" % ("GET" if code == GET else "POST", "/".join(path.split("/")[1:]))
+        what = "CoAP %s %s" % ("GET" if code == GET else "POST", path)
         saved_timeout = self.sock.get_opt(twinsock.OPT_RECV_TIMEOUT)
         try:
             return self._exchange(message, mid, token, what)
@@ -148,9 +147,9 @@ class CoapClient:
             self.sock.set_opt(twinsock.OPT_RECV_TIMEOUT, saved_timeout)
 
     def _exchange(self, message, mid, token, what):
-        # the first wait is ACK_TIMEOUT times a random factor in [1, 1.5)
+        # the first wait: ACK_TIMEOUT times a random factor in [1, ACK_RANDOM_FACTOR)
         timeout = self.ack_timeout_ms
-        timeout += timeout * (ACK_RANDOM_FACTOR_HALVES - 2) * os.urandom(1)[0] // 512
+        timeout += timeout * os.urandom(1)[0] // 512
         self.sock.send(message)
         self.transmissions = 1
         deadline = deadline_after(timeout)
@@ -172,6 +171,8 @@ class CoapClient:
                 self.transmissions += 1
                 deadline = deadline_after(timeout)
                 continue
+            if not got:
+                continue  # not a CoAP message
             mtype, code, their_mid, their_token, payload = got
             if mtype == RST and their_mid == mid:
                 raise twinsock.NetError(twinsock.ECONNRESET, "%s: the server sent Reset" % what)
@@ -192,12 +193,12 @@ class CoapClient:
         try:
             n = self.sock.receive_into(self._buf)
         except twinsock.MessageTruncated:
-            return ()  # not a message of ours: too big for any answer we wait for
+            return ()  # too big for any answer we wait for: not ours
         except twinsock.NetError as e:
             if e.errno == twinsock.ETIMEDOUT:
                 return None
             raise
-        return decode(memoryview(self._buf)[:n]) or ()
+        return decode(memoryview(self._buf)[:n]) or ()  # () for "not CoAP"
 
 
 # -- command line ------------------------------------------------------------------

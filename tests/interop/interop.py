@@ -23,7 +23,8 @@ EXAMPLES = str(ROOT / "examples")
 if EXAMPLES not in sys.path:
     sys.path.insert(0, EXAMPLES)
 
-import interop_client  # noqa: E402  (imports examples/coap_dtls_client.py)
+import coap_dtls_client as coap  # noqa: E402, F401  (examples/: for the tests)
+import interop_client  # noqa: E402
 
 RUNTIMES = ["cpython", "micropython"]
 RUN_LIMIT = 60.0  # seconds for one client run on MicroPython
