@@ -20,17 +20,20 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# The interop peers (tests/interop): tinydtls (DTLSSocket, built from source with
-# autoconf/automake/libtool), aiocoap, and tshark for decoding DTLS captures.
+# The interop peers (tests/interop): tinydtls (DTLSSocket, built from source with a C
+# compiler, autoconf/automake/libtool and Python's headers), aiocoap, and tshark for
+# decoding DTLS captures. Missing Debian packages are installed when root.
 PEERS := $(VENV)/.peers-installed
-PEER_COMMANDS := autoreconf aclocal libtoolize tshark
-PEER_DEBS := autoconf automake libtool tshark
+PEER_COMMANDS := gcc autoreconf aclocal libtoolize tshark
+PEER_DEBS := gcc autoconf automake libtool tshark
+HAS_PYTHON_H := import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
 $(PEERS): requirements-peers.txt $(STAMP)
-	@missing=$$(for c in $(PEER_COMMANDS); do command -v $$c >/dev/null || echo $$c; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing $(PEER_DEBS) (missing:" $$missing")"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "not root: run  sudo apt-get install $(PEER_DEBS)"; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PEER_DEBS) >/dev/null; \
+	@debs=""; for c in $(PEER_COMMANDS); do command -v $$c >/dev/null || debs=" $(PEER_DEBS)"; done; \
+	$(BIN)/python -c '$(HAS_PYTHON_H)' || debs="$$debs python3-dev"; \
+	if [ -n "$$debs" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "the interop peers need: sudo apt-get install$$debs"; exit 1; fi; \
+	  echo "apt-get install$$debs"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$debs >/dev/null; \
 	fi
 	PIP_CONSTRAINT=requirements-peers.txt $(BIN)/pip install --quiet --disable-pip-version-check -r requirements-peers.txt
 	touch $@
