@@ -124,6 +124,7 @@ class CoapClient:
         self.max_retransmit = max_retransmit
         self.response_timeout_ms = response_timeout_ms
         self.transmissions = 0  # of the last request: 1 + its resends
+        self.separate = False  # the last response came apart from the ACK
         self._mid = _random16()
         self._buf = bytearray(MAX_DATAGRAM)
 
@@ -152,6 +153,7 @@ class CoapClient:
         timeout += timeout * os.urandom(1)[0] // 512
         self.sock.send(message)
         self.transmissions = 1
+        self.separate = False
         deadline = deadline_after(timeout)
         acked = False
         while True:
@@ -185,6 +187,7 @@ class CoapClient:
             elif mtype in (CON, NON) and code and their_token == token:
                 if mtype == CON:
                     self.sock.send(encode(ACK, 0, their_mid, b""))
+                self.separate = True
                 return code, payload
             # anything else (a late duplicate, another exchange) is dropped
 

@@ -51,7 +51,8 @@ def dtls_echo(port, identity, key, suites, payloads):
 
 def coap_requests(secure, port, identity, key, suites, requests, ack_timeout_ms=2000):
     """CoAP requests [(method, path, payload), ...] on one socket (UDP, or DTLS-PSK
-    when `secure`): the answer is [[code text, payload text, transmissions], ...]."""
+    when `secure`): the answer is [[code text, payload text, transmissions,
+    "piggybacked" or "separate"], ...]."""
     try:
         if secure:
             s = _dtls_socket(identity, key, suites)
@@ -66,7 +67,8 @@ def coap_requests(secure, port, identity, key, suites, requests, ack_timeout_ms=
                     code, body = client.get(path)
                 else:
                     code, body = client.post(path, payload.encode())
-                answers.append([coap.code_text(code), body.decode(), client.transmissions])
+                how = "separate" if client.separate else "piggybacked"
+                answers.append([coap.code_text(code), body.decode(), client.transmissions, how])
             return {"answer": answers}
     except twinsock.NetError as e:
         return _failure(e)

@@ -6,7 +6,8 @@ time limit, on 127.0.0.1, stopped when its `with` block ends:
   TLS_PSK_WITH_AES_128_CCM only, with HelloVerifyRequest cookies);
 - ``aiocoap_server(identity, key)`` -> (udp_port, dtls_port): aiocoap's CoAP server
   over plain UDP and over DTLS-PSK (its tinydtls server transport), serving
-  GET /hello -> b"hello" and POST /echo -> the request payload;
+  GET /hello -> b"hello" and POST /echo -> the request payload (and GET /slow ->
+  b"slow" as a separate response, after an empty ACK);
 - ``loopback_capture(udp_port, fields)`` -> rows: tshark's DTLS dissection of the
   datagrams to/from a port while the block runs (Connection ID, alerts on the wire).
 
@@ -32,6 +33,7 @@ HOST = "127.0.0.1"
 LIFETIME = 120.0  # seconds a peer lives at most, whatever the test does
 START_LIMIT = 20.0  # seconds for a peer to report its ports
 STOP_LIMIT = 5.0
+SLOW_ANSWER_S = 0.5  # aiocoap's GET /slow
 
 
 class PeerError(RuntimeError):
@@ -227,9 +229,17 @@ async def _aiocoap_main(identity, key, lifetime):
         async def render_post(self, request):
             return aiocoap.Message(code=aiocoap.CHANGED, payload=request.payload)
 
+    class Slow(resource.Resource):
+        # answers after aiocoap's EMPTY_ACK_DELAY: an empty ACK, then a separate
+        # confirmable response
+        async def render_get(self, request):
+            await asyncio.sleep(SLOW_ANSWER_S)
+            return aiocoap.Message(code=aiocoap.CONTENT, payload=b"slow")
+
     site = resource.Site()
     site.add_resource(["hello"], Hello())
     site.add_resource(["echo"], Echo())
+    site.add_resource(["slow"], Slow())
     credentials = CredentialsMap()
     credentials[":client"] = DTLS(psk=key, client_identity=identity)
     # The tinydtls server transport binds the given port + 1 (coaps = coap + 1):
