@@ -45,10 +45,14 @@ MISSING_SUITE_NAMED = False
 FATAL_ALERT_AFTER_CLOSE_NOTIFY_REPORTED = False
 
 
+def speaks_ccm(runtime):
+    return runtime == "cpython" or MICROPYTHON_SPEAKS_CCM
+
+
 def check_ccm_outcome(runtime, result, answer):
     """`result` of a CCM-8 DTLS-PSK exchange: `answer` where the runtime speaks CCM,
     else twinsock's clear refusal (NetError ENOTSUP at connect, naming ciphersuites)."""
-    if runtime == "cpython" or MICROPYTHON_SPEAKS_CCM:
+    if speaks_ccm(runtime):
         assert result == {"answer": answer}
     else:
         assert result.get("error") == "NetError", result

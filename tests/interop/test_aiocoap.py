@@ -13,6 +13,7 @@ from interop import (
     known_gap,
     run_client,
     run_example,
+    speaks_ccm,
 )
 from peers import aiocoap_server
 
@@ -94,7 +95,7 @@ def test_example_command_line(runtime, aiocoap_ports):
         "--key",
         KEY.hex(),
     )
-    if runtime == "cpython":
+    if speaks_ccm(runtime):
         assert (out.returncode, out.stdout) == (0, "2.05 b'hello'\n")
     else:
         assert out.returncode == 1 and out.stdout.startswith("error: NetError"), out.stdout
