@@ -43,6 +43,10 @@ MISSING_SUITE_NAMED = False
 # tinydtls refuses a suite with close_notify, then a fatal handshake_failure (40)
 # alert; both engines report "peer closed the connection" instead (tls_*.py).
 FATAL_ALERT_AFTER_CLOSE_NOTIFY_REPORTED = False
+# A handshake_failure in answer to our ClientHello (no ServerHello yet, so the PSK was
+# never used) is a suite mismatch; the message must not send the user hunting for a
+# wrong identity or key.
+SUITE_MISMATCH_NOT_BLAMED_ON_PSK = False
 
 
 def speaks_ccm(runtime):
