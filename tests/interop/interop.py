@@ -37,8 +37,8 @@ LWM2M_PSK_SUITE = "c0a8"  # TLS_PSK_WITH_AES_128_CCM_8, what tinydtls and aiocoa
 # DTLS-PSK engine of port/twinsock_port/tls_psk*.py (issue 12) makes this True.
 MICROPYTHON_SPEAKS_CCM = False
 # That refusal names the suite it lacks (CCM-8 / 0xC0A8), not only "none of the
-# configured ciphersuites": port/twinsock_port/tls_micropython.py. (Once MicroPython
-# speaks CCM by default, its test must force the mbedTLS engine to still see it.)
+# configured ciphersuites": port/twinsock_port/tls_micropython.py (forced as the
+# engine, so the test still sees it once another engine serves CCM-8 by default).
 MISSING_SUITE_NAMED = False
 # tinydtls refuses a suite with close_notify, then a fatal handshake_failure (40)
 # alert; both engines report "peer closed the connection" instead (tls_*.py).

@@ -75,8 +75,17 @@ def coap_requests(secure, port, identity, key, suites, requests, ack_timeout_ms=
 
 
 def run(argv):
-    # WHAT PORT IDENTITY KEYHEX SUITES(comma-separated hex, or -) then:
+    # [--engine MODULE] WHAT PORT IDENTITY KEYHEX SUITES(comma-separated hex, or -) then
     #   dtls_echo: PAYLOAD...        coap/coaps: ACK_TIMEOUT_MS METHOD:PATH[:PAYLOAD]...
+    # --engine forces port/twinsock_port/MODULE as the TLS engine for this run.
+    if argv[0] == "--engine":
+        name = "twinsock_port." + argv[1]
+        __import__(name)
+        twinsock.use_tls_engine(sys.modules[name])
+        try:
+            return run(argv[2:])
+        finally:
+            twinsock.use_tls_engine(None)
     what, port, identity, key, suites = argv[:5]
     port = int(port)
     identity = identity.encode()
