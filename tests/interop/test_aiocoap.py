@@ -75,7 +75,7 @@ def test_lost_request_and_response_are_resent(runtime, aiocoap_ports):
     # times (the third brings aiocoap's cached response for the same message id).
     up, down = UdpImpairment(drop_at=(0,)), UdpImpairment(drop_at=(0,))
     with UdpProxy(("127.0.0.1", aiocoap_ports[0]), up=up, down=down, lifetime=120) as proxy:
-        result = coap(runtime, False, proxy.port, "GET:/hello", ack_timeout_ms=300)
+        result = coap(runtime, False, proxy.port, "GET:/hello", ack_timeout_ms=500)
         stats = proxy.stats()
     assert result == {"answer": [["2.05", "hello", 3, PIGGYBACKED]]}
     assert stats["up"]["dropped"] == 1 and stats["down"]["dropped"] == 1, stats
