@@ -25,6 +25,9 @@ OPENSSL = shutil.which("openssl")
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "lib", "port")
 PIP_LIMIT = 300  # seconds for one pip step (a cold cache downloads cryptography)
 EXCHANGE_LIMIT = 30  # seconds for one exchange, handshake included
+# What the README's example (under README_SECTION) talks to.
+README_SECTION = "## Install on CPython"
+README_PORT, README_IDENTITY, README_KEY = "5684", "my-device", "my-secret-key"
 
 # Runs inside the throwaway venv: argv = kind ("tls" or "dtls"), port, CA file.
 CLIENT = """\
@@ -112,29 +115,39 @@ def installed():
         yield python, tmp, timings
 
 
+def certificate(tmp):
+    """A self-signed server certificate for 127.0.0.1 (and its key), made by openssl."""
+    cert, key = tmp / "server.pem", tmp / "server.key"
+    if not cert.exists():
+        run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            None, 30, tmp)  # fmt: skip
+    return cert, key
+
+
 class SServer:
     """`openssl s_server` for one connection, with a time limit: what the client
     sends appears on its stdout, what we write to its stdin goes to the client."""
 
-    def __init__(self, tmp, dtls):
-        cert, key = tmp / "server.pem", tmp / "server.key"
-        if not cert.exists():
-            run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                 "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-                 "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                None, 30, tmp)  # fmt: skip
-        self.cert = cert
+    def __init__(self, args):
         argv = [OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-naccept", "1"]
-        argv += ["-cert", str(cert), "-key", str(key)] + (["-dtls1_2"] if dtls else [])
         self.deadline = time.monotonic() + EXCHANGE_LIMIT
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            argv + [str(a) for a in args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.output = b""
-        line = self.read_until(b"\n", after=b"ACCEPT ")
+        try:
+            line = self.read_until(b"\n", after=b"ACCEPT ")
+        except BaseException:
+            self.stop()
+            raise
         self.port = int(line.rsplit(b":", 1)[1])
 
     def read_until(self, needle, after=b"", client=None):
@@ -185,14 +198,15 @@ class SServer:
         self.selector.close()
 
 
-def exchange(installed, kind):
-    python, tmp, _ = installed
-    client_file = tmp / "client.py"
-    client_file.write_text(CLIENT)
-    server = SServer(tmp, dtls=kind == "dtls")
+def talk(python, tmp, server, script, args, expect):
+    """Run `script` in the venv's interpreter (isolated from the source tree) with
+    `args`; once `server` printed `expect` (what the script sent), answer one line.
+    Returns what the script printed."""
+    script_file = tmp / "client.py"
+    script_file.write_text(script)
     try:
         client = subprocess.Popen(
-            [str(python), "-I", str(client_file), kind, str(server.port), str(server.cert)],
+            [str(python), "-I", str(script_file)] + [str(a) for a in args],
             cwd=str(tmp),
             env=clean_env(tmp),
             stdout=subprocess.PIPE,
@@ -200,7 +214,7 @@ def exchange(installed, kind):
             stdin=subprocess.DEVNULL,
         )
         try:
-            server.read_until(b"ping over %s\n" % kind.encode(), client=client)
+            server.read_until(expect, client=client)
             server.reply(b"pong from openssl\n")
             output, _ = client.communicate(timeout=max(server.deadline - time.monotonic(), 1))
         finally:
@@ -211,7 +225,16 @@ def exchange(installed, kind):
         server.stop()
     text = output.decode(errors="replace")
     assert client.returncode == 0, "the client failed:\n" + text
-    return json.loads(text.splitlines()[-1])
+    return text
+
+
+def exchange(installed, kind):
+    python, tmp, _ = installed
+    cert, key = certificate(tmp)
+    server = SServer(["-cert", cert, "-key", key] + (["-dtls1_2"] if kind == "dtls" else []))
+    args = [kind, server.port, cert]
+    output = talk(python, tmp, server, CLIENT, args, b"ping over %s\n" % kind.encode())
+    return json.loads(output.splitlines()[-1])
 
 
 def assert_installed_copy(result, tmp):
@@ -236,3 +259,22 @@ def test_wheel_installs_and_speaks_dtls(installed):
     assert_installed_copy(result, installed[1])
     assert result["features"]["dtls"] is True
     print("package: build %.1f s, venv + install %.1f s" % tuple(installed[2].values()))
+
+
+def readme_example():
+    """The first Python block of the README's CPython install section."""
+    text = (ROOT / "README.md").read_text().split(README_SECTION, 1)[1]
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_example_runs_on_the_installed_package(installed):
+    python, tmp, _ = installed
+    example = readme_example()
+    for what in (README_PORT, README_IDENTITY, README_KEY):
+        assert what in example, "the README example no longer has %s" % what
+    key = README_KEY.encode().hex()
+    server = SServer(["-dtls1_2", "-nocert", "-psk", key, "-psk_identity", README_IDENTITY])
+    # The example's fixed port becomes the one this server got.
+    script = example.replace(README_PORT, str(server.port))
+    output = talk(python, tmp, server, script, [], b"hello")
+    assert output.strip().splitlines()[-1] == repr(b"pong from openssl\n")
