@@ -277,7 +277,7 @@ class Run:
         return cmd
 
     def namespace_prefix(self):
-        directory = session_tmpdir() / ("names-" + self.path.stem)
+        directory = session_tmpdir() / ("names-%s-%s" % (self.path.stem, self.runtime))
         return private_resolver.prefix(directory, hosts=self.hosts)
 
     def start(self):

@@ -51,9 +51,13 @@ def nsswitch_conf(real="/etc/nsswitch.conf"):
     return "\n".join(lines + ["hosts: files dns"]) + "\n"
 
 
-def hosts_file(hosts):
-    """/etc/hosts for `hosts` ({name: [address, ...]}), localhost included."""
-    lines = ["127.0.0.1 localhost", "::1 localhost"]
+def hosts_file(hosts, real="/etc/hosts"):
+    """The machine's /etc/hosts (so "localhost" means what it means outside) with
+    `hosts` ({name: [address, ...]}) added."""
+    try:
+        lines = Path(real).read_text().splitlines()
+    except OSError:
+        lines = ["127.0.0.1 localhost"]
     for name, addresses in hosts.items():
         lines += ["%s %s" % (address, name) for address in addresses]
     return "\n".join(lines) + "\n"
@@ -61,8 +65,8 @@ def hosts_file(hosts):
 
 def prefix(directory, hosts=None, network=False):
     """argv prefix running a command with a private resolver (see the module doc).
-    `directory` receives our files; `hosts` ({name: [address, ...]}) replaces
-    /etc/hosts; `network=True` also gives the command its own network namespace
+    `directory` receives our files; `hosts` ({name: [address, ...]}) are added
+    to /etc/hosts; `network=True` also gives the command its own network namespace
     with only a loopback interface (used to watch where queries go)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -72,7 +76,9 @@ def prefix(directory, hosts=None, network=False):
     steps = []
     for target, text in files.items():
         ours = directory / Path(target).name
-        ours.write_text(text)
+        fresh = directory / (ours.name + ".new")
+        fresh.write_text(text)
+        os.replace(fresh, ours)  # a namespace starting now never sees half a file
         steps.append('mount --bind "%s" %s' % (ours, target))
         steps.append(
             'cmp -s "%s" %s || { echo "%s is not ours" >&2; exit 97; }' % (ours, target, target)
