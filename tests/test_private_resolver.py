@@ -48,6 +48,16 @@ def test_the_resolver_files_in_the_namespace_are_ours(tmp_path):
         assert "twinsock tests" not in f.read()
 
 
+def test_a_command_whose_resolver_is_not_ours_does_not_run(tmp_path):
+    argv = private_resolver.prefix(tmp_path / "ns")
+    script = argv.index("-c") + 1
+    argv[script] = argv[script].replace("mount --bind", "true")  # the mounts do nothing
+    done = subprocess.run(argv + ["echo", "ran"], capture_output=True, timeout=LIMIT)
+    assert done.returncode == 97, done
+    assert b"/etc/resolv.conf is not ours" in done.stderr
+    assert b"ran" not in done.stdout
+
+
 LOOKUP_CPYTHON = """
 import socket, time
 started = time.monotonic()
