@@ -11,7 +11,7 @@ import private_resolver
 import pytest
 from runtimes import micropython_binary
 
-HOSTS = {"a.twinsock.test": ["127.0.0.7"]}
+NAMES = {"a.twinsock.test": ["127.0.0.7"]}
 LIMIT = 30  # seconds for one namespaced command
 
 
@@ -33,7 +33,7 @@ def test_the_resolver_files_in_the_namespace_are_ours(tmp_path):
         tmp_path,
         ["sh", "-c", "cat /etc/resolv.conf; echo @@; cat /etc/nsswitch.conf; echo @@; "
          "cat /etc/hosts; echo @@; getent hosts a.twinsock.test"],
-        hosts=HOSTS,
+        hosts=NAMES,
     )  # fmt: skip
     resolv, nsswitch, hosts, answer = shown.split("@@\n")
     assert resolv == private_resolver.RESOLV_CONF
@@ -41,7 +41,7 @@ def test_the_resolver_files_in_the_namespace_are_ours(tmp_path):
     assert nameservers == ["127.0.0.1"]
     hosts_lines = [line for line in nsswitch.splitlines() if line.startswith("hosts:")]
     assert hosts_lines == ["hosts: files dns"]
-    assert hosts == private_resolver.hosts_file(HOSTS)
+    assert hosts == private_resolver.hosts_file(NAMES)
     assert answer.split() == ["127.0.0.7", "a.twinsock.test"]
     # outside, the machine's files are untouched
     with open("/etc/resolv.conf") as f:
