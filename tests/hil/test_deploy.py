@@ -52,3 +52,24 @@ def test_a_syntax_error_stops_the_deploy(board, tree, tmp_path_factory):
     (tree / "lib" / "demo" / "core.py").write_text("def answer(:\n")
     with pytest.raises(DeployError, match="core.py"):
         deploy(board, board_files(str(tree)), str(tmp_path_factory.mktemp("build")))
+
+
+def test_a_stale_py_that_shadows_a_deployed_mpy_is_removed_and_named(board, tree, tmp_path_factory):
+    build = str(tmp_path_factory.mktemp("build"))
+    deploy(board, board_files(str(tree)), build)
+    # an older source copy (say from `mpremote mip install` of the .py files) beside the
+    # .mpy: MicroPython imports demo/core.py before demo/core.mpy
+    stale = "def answer():\n    return 'stale'\n"
+    board.run("open('/lib/demo/core.py', 'w').write(%r)" % stale)
+    assert board.eval("__import__('demo').answer()") == "stale"
+    board.run("import sys\nfor m in ('demo', 'demo.core'):\n    sys.modules.pop(m, None)")
+    report = deploy(board, board_files(str(tree)), build)
+    assert report.shadowing == ["/lib/demo/core.py"]
+    assert report.copied == [] and report.removed == []
+    assert any(
+        "removed   /lib/demo/core.py: it shadowed /lib/demo/core.mpy" in line
+        for line in report.lines()
+    ), report.lines()
+    assert "1 shadowing .py removed" in report.summary()
+    assert board.eval("__import__('demo').answer()") == 42
+    assert board.eval("__import__('demo.core').core.__file__") == "/lib/demo/core.mpy"

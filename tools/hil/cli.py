@@ -33,7 +33,7 @@ def opened_board(args, kind=None, port=None):
     port = port or only_attached_board(kind)
     board = Board.open(discovery.resolve_port(port), kind, reopen=discovery.reopener(port))
     if board_kinds.description(kind)["hard_reset"] == "dtr_rts":
-        board.hard_reset = board.link.pulse_reset_lines
+        board.hard_reset = board.transport.pulse_reset_lines
     with board:
         yield board
 
@@ -134,7 +134,8 @@ def run_on(target, args, selected, print_line):
     try:
         with opened_board(args, target.kind, target.port) as board:
             if args.deploy:
-                say("deploy: %r" % deploy(board))
+                for line in deploy(board).lines():
+                    say("deploy: %s" % line)
             address = bring_up_network(board, target.kind, say)
             host = server_host(args, target.kind, address)
             log_path = os.path.join(SERVER_LOG_DIR, "%s.jsonl" % target.label.replace("/", "_"))
@@ -199,14 +200,8 @@ def command_run(args):
 def command_deploy(args):
     with opened_board(args) as board:
         result = deploy(board)
-    for path in result.copied:
-        print("copied   ", path)
-    for path in result.removed:
-        print("removed  ", path)
-    print(
-        "%d copied, %d unchanged, %d removed"
-        % tuple(map(len, (result.copied, result.unchanged, result.removed)))
-    )
+    for line in result.lines():
+        print(line)
     return 0
 
 
