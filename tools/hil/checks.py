@@ -43,7 +43,18 @@ class Check:
 
 
 class CheckResult:
-    def __init__(self, name, result, seconds, heap_before, heap_after, transcript, detail=""):
+    def __init__(
+        self,
+        name,
+        result,
+        seconds,
+        heap_before,
+        heap_after,
+        transcript,
+        detail="",
+        stdout=b"",
+        stderr=b"",
+    ):
         self.name = name
         self.result = result
         self.seconds = seconds
@@ -51,6 +62,8 @@ class CheckResult:
         self.heap_after = heap_after
         self.transcript = transcript
         self.detail = detail
+        self.stdout = stdout  # the script's own output, without the raw REPL's framing
+        self.stderr = stderr  # its traceback, if it raised
 
     @property
     def heap_delta(self):
@@ -137,7 +150,15 @@ def run_check(board, check, prelude=""):
     if run.outcome in (outcomes.OK, outcomes.EXCEPTION, outcomes.MEMORY_ERROR):
         heap_after = measure_heap(board, HEAP_AFTER_SCRIPT)  # not after a reset: meaningless
     return CheckResult(
-        check.name, result, run.seconds, heap_before, heap_after, run.transcript, detail
+        check.name,
+        result,
+        run.seconds,
+        heap_before,
+        heap_after,
+        run.transcript,
+        detail,
+        run.stdout,
+        run.stderr,
     )
 
 

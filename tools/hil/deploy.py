@@ -64,7 +64,9 @@ def compile_file(board_file, build_dir=BUILD_DIR):
     target = os.path.join(build_dir, board_file.relative[:-3] + ".mpy")
     if not os.path.exists(target) or os.path.getmtime(target) < os.path.getmtime(board_file.source):
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        command = [mpy_cross_command(), "-o", target, "-s", board_file.relative]
+        # written aside and renamed: boards deployed in parallel share the build directory
+        partial = "%s.%d.partial" % (target, os.getpid())
+        command = [mpy_cross_command(), "-o", partial, "-s", board_file.relative]
         result = subprocess.run(
             command + [board_file.source],
             capture_output=True,
@@ -72,6 +74,7 @@ def compile_file(board_file, build_dir=BUILD_DIR):
         )
         if result.returncode != 0:
             raise DeployError("mpy-cross %s: %s" % (board_file.relative, result.stderr.decode()))
+        os.replace(partial, target)
     with open(target, "rb") as compiled:
         return compiled.read()
 

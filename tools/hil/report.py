@@ -51,7 +51,7 @@ def table(board_name, results):
             )
         )
     failed = sum(1 for result in results if result.failed)
-    lines.append("%d checks, %d failed" % (len(results), failed))
+    lines.append("%d check%s, %d failed" % (len(results), "" if len(results) == 1 else "s", failed))
     return "\n".join(lines)
 
 
