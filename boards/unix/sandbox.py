@@ -85,7 +85,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     build_root(args.root, args.flash, args.host_path, args.boot)
     os.chroot(args.root)
-    os.chdir("/")
+    os.chdir("/flash")  # relative paths land in the flash, as on a board
     drop_privileges()
     env = {"PATH": "/usr/bin:/bin", "HOME": "/", "MICROPYPATH": ".frozen:/lib"}
     os.execve(args.command[0], args.command, env)

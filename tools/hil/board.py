@@ -149,18 +149,19 @@ class Board:
         steps = []
         try:
             self.transport.interrupt(RECOVERY_STEP_TIMEOUT_S)
-            steps.append("interrupted")
+            steps.append("interrupt")
         except (ReadTimeout, BoardRebooted):
             steps.append("interrupt failed")
+        return steps + self.recover_by_soft_reset()
+
+    def recover_by_soft_reset(self):
+        """A clean heap and no sockets left open by the script; else a hard reset."""
         try:
             self.enter_raw_repl(RECOVERY_STEP_TIMEOUT_S)  # the board still listens
-            # a clean heap and no sockets left open by the script
             self.enter_raw_repl(SOFT_RESET_TIMEOUT_S, soft_reset=True)
-            steps.append("soft reset")
-            return steps
+            return ["soft reset"]
         except HilError:
-            steps.append("soft reset failed")
-        return steps + self.recover_by_hard_reset()
+            return ["soft reset failed"] + self.recover_by_hard_reset()
 
     def recover_after_reboot(self):
         try:

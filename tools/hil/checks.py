@@ -149,6 +149,10 @@ def run_check(board, check, prelude=""):
         result, detail = LOST, last_line(run.stderr)
     if run.outcome in (outcomes.OK, outcomes.EXCEPTION, outcomes.MEMORY_ERROR):
         heap_after = measure_heap(board, HEAP_AFTER_SCRIPT)  # not after a reset: meaningless
+        if heap_after is None and run.outcome == outcomes.MEMORY_ERROR:
+            # the heap is still full (even forgetting the globals needs some): a soft
+            # reset gives the next check a board that can run at all
+            detail += "; recovered by %s" % ", ".join(board.recover_by_soft_reset())
     return CheckResult(
         check.name,
         result,

@@ -30,8 +30,9 @@ from .errors import HilError
 EXIT_HARNESS_ERROR = 2
 CHECK_DIRS = (os.path.realpath(checks.BUILTIN_CHECKS), os.path.realpath(checks.BOARD_CHECKS))
 SERVER_LOG_DIR = os.path.join(checks.REPO_ROOT, "build", "hil", "hostserver")
-# Bytes the raw REPL frames output with (Ctrl-D ends, raw-paste flow control): not text
-CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The raw REPL's framing in a transcript: the raw-paste answer (R, 1, 16-bit window),
+# flow-control and end-of-output bytes (Ctrl-A, Ctrl-D): not the board's text
+RAW_REPL_FRAMING = re.compile(rb"R\x01[\x00-\xff]{2}|[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def pytest_addoption(parser):
@@ -122,10 +123,10 @@ def pytest_collection_modifyitems(session, config, items):
     (checks.SUITE_ORDER), so heap deltas show what each layer costs."""
 
     def position(item):
-        if not isinstance(item, CheckItem):
-            return (2, (0, ""))
-        builtin = os.path.realpath(str(item.path.parent)) == CHECK_DIRS[0]
-        return (0 if builtin else 1, checks.suite_position(item.check))
+        directory = os.path.realpath(str(item.path.parent))
+        if not isinstance(item, CheckItem) or directory not in CHECK_DIRS:
+            return (2, (0, ""))  # scripts named on the command line: in their order
+        return (CHECK_DIRS.index(directory), checks.suite_position(item.check))
 
     items.sort(key=position)
 
@@ -196,7 +197,7 @@ def run_board_check(hil_board, hil_deploy, hil_server, request):
 
 
 def printable(data):
-    return CONTROL_BYTES.sub(b"", data).decode(errors="replace")
+    return RAW_REPL_FRAMING.sub(b"", data).decode(errors="replace")
 
 
 def board_output(result):
@@ -226,7 +227,7 @@ def pytest_runtest_makereport(item, call):
         test_report = outcome.get_result()
         test_report.longrepr = "harness error (reported at the end)"
         test_report.user_properties.append(("hil_error", message))
-        item.session.shouldstop = "harness error: %s" % message
+        item.session.shouldstop = "harness error, reported at the end"
 
 
 @pytest.hookimpl(optionalhook=True)
