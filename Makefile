@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format hil hil-all deploy flash boards package conformance bench soak
+.PHONY: help venv test lint format hil hil-all board deploy flash boards package conformance bench soak
 BOARD ?= unix
 PLATFORM ?= cpython
 HIL = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.hil
@@ -33,11 +33,14 @@ format: $(STAMP) ## ruff: reformat the tree
 test: $(STAMP) lint ## every test, on CPython and on the real MicroPython interpreter
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
-hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board (default: emulated); BOARD= PORT= (several: PORT="id:A id:B") SERVER_HOST= JUNIT=
-	$(HIL) run $(HIL_BOARD) $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT))
+hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board, through pytest (default: emulated); BOARD= PORT= (several: PORT="id:A id:B", one xdist worker each) SERVER_HOST= JUNIT= ARGS="-k udp --lf"
+	$(HIL) run $(HIL_BOARD) $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT)) $(if $(ARGS),-- $(ARGS))
 
 hil-all: $(STAMP) ## the suite on every attached board, in parallel
-	$(HIL) run --all $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT))
+	$(HIL) run --all $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT)) $(if $(ARGS),-- $(ARGS))
+
+board: $(STAMP) ## start the emulated board and print its port, for mpremote (Ctrl-C stops it)
+	$(HIL) board
 
 package: $(STAMP) ## regenerate package.json and boards/*/manifest.py from the one file list
 	$(HIL) package
@@ -45,7 +48,7 @@ package: $(STAMP) ## regenerate package.json and boards/*/manifest.py from the o
 conformance: $(STAMP) ## conformance suite: PLATFORM=cpython|unix|esp32|rp2|minimal|at-modem|module:Class [INTERPRETER=micropython] [TLS_ENGINE=module]
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.conformance --platform $(PLATFORM) $(if $(INTERPRETER),--interpreter $(INTERPRETER)) $(if $(TLS_ENGINE),--tls-engine $(TLS_ENGINE))
 
-deploy: $(STAMP) ## compile lib/ and port/ to .mpy and copy what changed to BOARD (PORT=...)
+deploy: $(STAMP) ## compile lib/ and port/ to .mpy and copy what changed to BOARD (PORT=...; without it a throwaway emulated board)
 	$(HIL) deploy $(HIL_BOARD)
 
 flash: $(STAMP) ## write FIRMWARE to BOARD=esp32|rp2040 (PORT=..., CHIP=esp32s3 ...)

@@ -1,4 +1,4 @@
-"""python -m tools.hil {run,deploy,list,flash,package}: the harness's command line.
+"""python -m tools.hil {run,deploy,board,list,flash,package}: the harness's command line.
 `run` is pytest with our plugin (tools/hil/pytest_plugin.py) and the checks."""
 
 import argparse
@@ -11,6 +11,7 @@ from .board import Board
 from .deploy import deploy
 from .emulated import EmulatedBoard
 from .errors import HilError
+from .filelist import REPO_ROOT
 
 EXIT_HARNESS_ERROR = 2  # also a usage error, as argparse exits
 
@@ -155,6 +156,26 @@ def command_deploy(args):
     return 0
 
 
+BOARD_STATE_DIR = os.path.join(REPO_ROOT, "build", "hil", "board")
+
+
+def command_board(args):
+    """The emulated board, kept until Ctrl-C: a board to use with stock mpremote."""
+    emulated = EmulatedBoard(heap=args.heap, lifetime_s=args.lifetime, state_dir=args.state_dir)
+    os.makedirs(args.state_dir, exist_ok=True)
+    with emulated:
+        print("emulated board on %s (MicroPython unix port, %s heap)" % (emulated.port, args.heap))
+        print("  mpremote connect %s cp x.py : + ls : + exec 'import x'" % emulated.port)
+        print("  PORT=%s for make deploy / make hil" % emulated.port)
+        print("  its flash (kept across runs): %s; Ctrl-C stops it" % emulated.flash_dir)
+        sys.stdout.flush()
+        try:
+            emulated.process.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def command_list(args):
     print(discovery.format_table(discovery.attached_boards()))
     return 0
@@ -233,6 +254,18 @@ def parser():
     deploy_parser = commands.add_parser("deploy", help="copy lib/ and port/ as .mpy")
     board_options(deploy_parser)
     deploy_parser.set_defaults(handler=command_deploy)
+
+    board_parser = commands.add_parser(
+        "board", help="start the emulated board and print its port for mpremote"
+    )
+    board_parser.add_argument("--heap", default="192K", help="MicroPython heap (192K: a Pico W)")
+    board_parser.add_argument(
+        "--state-dir", default=BOARD_STATE_DIR, help="holds its flash, kept across runs"
+    )
+    board_parser.add_argument(
+        "--lifetime", type=float, default=8 * 3600.0, metavar="SECONDS", help="then it stops"
+    )
+    board_parser.set_defaults(handler=command_board)
 
     list_parser = commands.add_parser("list", help="attached boards by USB id")
     list_parser.set_defaults(handler=command_list)

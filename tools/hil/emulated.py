@@ -78,9 +78,9 @@ class EmulatedBoard:
                 raise BoardUnreachable("emulated board not ready in %.0f s" % timeout_s)
             chunk = os.read(self.process.stdout.fileno(), 1)
             if not chunk:
-                log_tail = self.log_tail()
+                why = self.log_tail(lines=1).replace("[board-supervisor] ", "")
                 self.stop()
-                raise BoardUnreachable("emulated board did not start: %s" % log_tail)
+                raise BoardUnreachable("emulated board did not start: %s" % why)
             line += chunk
         return json.loads(line)
 
