@@ -187,6 +187,10 @@ class Modem:
         _context, name = args
         self.reply(b"OK")
         try:
+            if name.rstrip(".").lower().rpartition(".")[2] == "invalid":
+                # RFC 6761 6.4: names under "invalid" get an immediate negative
+                # answer, without a query to any DNS server.
+                raise OSError("no such name")
             infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_DGRAM)
         except (OSError, UnicodeError):
             self.urc(b'+QIURC: "dnsgip",%d' % ERR_DNS)

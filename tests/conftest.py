@@ -14,10 +14,15 @@ subprocess with a time limit; each item reports its test's line of that output.
 A behaviour file may declare, as module-level literals:
 
 - ``RUNTIMES = ("cpython", ...)``: the runtimes it applies to (default: all);
-- ``HOSTS = {"name": ["addr", ...]}``: /etc/hosts entries it needs. Such a file runs on
-  every runtime (CPython included) in a subprocess inside a private mount namespace
-  whose /etc/hosts is a file of ours (``unshare -m`` + ``mount --bind``); the real
-  /etc/hosts is never touched.
+- ``HOSTS = {"name": ["addr", ...]}``: the names it resolves (``{}``: none, but it
+  looks up names that must fail). Such a file runs on every runtime (CPython
+  included) in a subprocess inside a private mount namespace whose /etc/hosts holds
+  these names and whose DNS is 127.0.0.1, where nothing answers
+  (tests/private_resolver.py): no look-up leaves the machine; the real files are
+  never touched.
+
+In this process, a look-up of a name the machine's DNS would get raises
+private_resolver.LookupLeaves (an audit hook installed at configure time).
 """
 
 import ast
@@ -49,6 +54,7 @@ for _path in (ROOT / "lib", ROOT / "port", BEHAVIOUR, ROOT):
         sys.path.insert(0, str(_path))
 
 import expect  # noqa: E402  (tests/behaviour/expect.py, after the path setup)
+import private_resolver  # noqa: E402
 
 # runtime id -> stand-in board (None: the interpreter's own platform)
 MICROPYTHON_RUNTIMES = {
@@ -123,6 +129,10 @@ def pytest_sessionfinish(session):
     if _tmpdir is not None:
         _tmpdir.cleanup()
         _tmpdir = None
+
+
+def pytest_configure(config):
+    private_resolver.guard_this_process()
 
 
 @pytest.fixture(params=["cpython"])
@@ -267,14 +277,8 @@ class Run:
         return cmd
 
     def namespace_prefix(self):
-        hosts_file = session_tmpdir() / ("hosts-" + self.path.stem)
-        lines = ["127.0.0.1 localhost", "::1 localhost"]
-        for name, addresses in self.hosts.items():
-            lines += ["%s %s" % (address, name) for address in addresses]
-        hosts_file.write_text("\n".join(lines) + "\n")
-        unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
-        script = 'mount --bind "$0" /etc/hosts && exec "$@"'
-        return unshare + ["sh", "-c", script, str(hosts_file)]
+        directory = session_tmpdir() / ("names-%s-%s" % (self.path.stem, self.runtime))
+        return private_resolver.prefix(directory, hosts=self.hosts)
 
     def start(self):
         description = dict(host_server().description)

@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import private_resolver
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,8 +105,10 @@ def run_board(board, tmp_path):
     script.write_text(SCRIPT)
     env = dict(os.environ, MICROPYPATH=".frozen" + os.pathsep + str(STANDINS))
     binary = ROOT / ".venv" / "bin" / "micropython"
+    # "no-such-host.invalid" fails in a private namespace whose DNS is 127.0.0.1
+    names = private_resolver.prefix(tmp_path / "names")
     result = subprocess.run(
-        [str(binary if binary.exists() else "micropython"), str(script), board],
+        names + [str(binary if binary.exists() else "micropython"), str(script), board],
         capture_output=True,
         text=True,
         timeout=30,

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import private_resolver
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -54,12 +55,18 @@ def peers():
         yield started
 
 
-def run(platform, peers, tls_engine=None, interpreter=None):
+@pytest.fixture(scope="module")
+def names(tmp_path_factory):
+    """The prefix under which the checks' "no-such-host.invalid" fails locally."""
+    return private_resolver.prefix(tmp_path_factory.mktemp("names"))
+
+
+def run(platform, peers, names, tls_engine=None, interpreter=None):
     if (platform in NEEDS_MICROPYTHON or interpreter == "micropython") and (
         runner.micropython_binary() is None
     ):
         pytest.skip("no micropython interpreter")
-    rows = runner.run(platform, tls_engine, peers=peers, interpreter=interpreter)
+    rows = runner.run(platform, tls_engine, peers=peers, interpreter=interpreter, prefix=names)
     print(runner.table(platform, rows, tls_engine, interpreter))
     return rows
 
@@ -68,10 +75,10 @@ def run(platform, peers, tls_engine=None, interpreter=None):
     "platform, interpreter",
     [(name, None) for name in CLAIMS] + [(AT_MODEM, "micropython")],
 )
-def test_platform_conforms(platform, interpreter, peers):
+def test_platform_conforms(platform, interpreter, peers, names):
     # The AT-modem example also runs on the real MicroPython interpreter, its
     # UART then being a TCP connection to the simulator.
-    rows = run(platform, peers, interpreter=interpreter)
+    rows = run(platform, peers, names, interpreter=interpreter)
     failed = runner.failed(rows)
     assert not failed, runner.table(platform, failed)
     skipped = {r["row"] for r in rows if r["outcome"] == "skipped"}
@@ -84,9 +91,9 @@ def test_platform_conforms(platform, interpreter, peers):
     ]
 
 
-def test_user_platform_with_registered_tls_engine(peers):
+def test_user_platform_with_registered_tls_engine(peers, names):
     # use_tls_engine() gives the minimal platform (plain CPython sockets) TLS and DTLS.
-    rows = run(MINIMAL, peers, tls_engine="twinsock_port.tls_cpython")
+    rows = run(MINIMAL, peers, names, tls_engine="twinsock_port.tls_cpython")
     assert not runner.failed(rows)
     by_row = {r["row"]: r for r in rows}
     assert by_row["TLS (engine)"]["outcome"] == "passed"
@@ -101,14 +108,14 @@ def test_user_platform_with_registered_tls_engine(peers):
         ("RawErrorPlatform", "error: DNS failure"),
     ],
 )
-def test_suite_fails_a_broken_platform(broken, row, peers):
-    rows = run(BROKEN + broken, peers)
+def test_suite_fails_a_broken_platform(broken, row, peers, names):
+    rows = run(BROKEN + broken, peers, names)
     assert row in {r["row"] for r in runner.failed(rows)}
 
 
-def test_command_line_prints_the_table_and_exits_nonzero_on_failure():
+def test_command_line_prints_the_table_and_exits_nonzero_on_failure(names):
     ok = subprocess.run(
-        [sys.executable, "-m", "tools.conformance", "--platform", MINIMAL],
+        names + [sys.executable, "-m", "tools.conformance", "--platform", MINIMAL],
         cwd=str(ROOT),
         capture_output=True,
         text=True,
@@ -118,7 +125,14 @@ def test_command_line_prints_the_table_and_exits_nonzero_on_failure():
     assert "method" in ok.stdout and "required" in ok.stdout
     assert "skipped: absent (ENOTSUP checked)" in ok.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "tools.conformance", "--platform", BROKEN + "StoredLengthPlatform"],
+        names
+        + [
+            sys.executable,
+            "-m",
+            "tools.conformance",
+            "--platform",
+            BROKEN + "StoredLengthPlatform",
+        ],
         cwd=str(ROOT),
         capture_output=True,
         text=True,

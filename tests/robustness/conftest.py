@@ -35,6 +35,7 @@ for _path in (ROOT / "lib", ROOT / "port", ROOT, HERE):
         sys.path.insert(0, str(_path))
 
 MARK = "@@robust "
+import private_resolver  # noqa: E402
 from robust_peers import OPENSSL, SERVER_LIFETIME, TlsServer  # noqa: E402
 from runtimes import (  # noqa: E402
     compile_for_board,
@@ -159,37 +160,15 @@ def tls_server(pki):
 # -- scripts in a private namespace ------------------------------------------------
 
 
-_resolv = None
-
-
-def _private_resolv():
-    global _resolv
-    if _resolv is None:
-        _resolv = tempfile.NamedTemporaryFile("w", prefix="robust-resolv-", delete=False)
-        _resolv.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-        _resolv.close()
-    return _resolv.name
+_names_dir = None
 
 
 def namespace_prefix():
     """A command prefix giving the child its own /etc/resolv.conf (DNS at
-    127.0.0.1, where nothing answers), or [] where namespaces are not allowed."""
-    if shutil.which("unshare") is None:
-        return []
-    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
-    probe = subprocess.run(
-        unshare + ["sh", "-c", 'mount --bind "$0" /etc/resolv.conf', _private_resolv()],
-        capture_output=True,
-        timeout=10,
-    )
-    if probe.returncode != 0:
-        return []
-    return unshare + [
-        "sh",
-        "-c",
-        'mount --bind "$0" /etc/resolv.conf && exec "$@"',
-        _private_resolv(),
-    ]
+    127.0.0.1, where nothing answers): tests/private_resolver.py."""
+    global _names_dir
+    _names_dir = tempfile.mkdtemp(prefix="robust-names-")
+    return private_resolver.prefix(_names_dir)
 
 
 _prefix = None
@@ -275,8 +254,8 @@ def run_script():
         return ScriptResult(argv, done.returncode, done.stdout.decode(errors="replace"))
 
     yield run
-    if _resolv is not None:
-        os.unlink(_resolv.name)
+    if _names_dir is not None:
+        shutil.rmtree(_names_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -141,9 +141,12 @@ class Peers:
         self.stop()
 
 
-def run(platform_name, tls_engine=None, peers=None, time_limit=TIME_LIMIT, interpreter=None):
+def run(
+    platform_name, tls_engine=None, peers=None, time_limit=TIME_LIMIT, interpreter=None, prefix=()
+):
     """The rows (dicts: row, required, present, outcome, message, ms) of one
-    platform's run. Starts and stops its own peers unless given `peers`."""
+    platform's run. Starts and stops its own peers unless given `peers`.
+    `prefix`: argv the child runs under (the tests' private name resolver)."""
     platform_name = ALIASES.get(platform_name, platform_name)
     interpreter = interpreter_of(platform_name, interpreter)
     own = peers is None
@@ -161,7 +164,7 @@ def run(platform_name, tls_engine=None, peers=None, time_limit=TIME_LIMIT, inter
                 job_file = Path(tmp) / "job.json"
                 job_file.write_text(json.dumps(job))
                 argv, env = command(platform_name, interpreter, job_file)
-                return _run_child(argv, env, time_limit)
+                return _run_child(list(prefix) + argv, env, time_limit)
     finally:
         if own:
             peers.stop()
