@@ -122,3 +122,16 @@ def test_all_without_boards_says_so():
     result = hil("run", "--all")
     assert result.returncode == 2
     assert "no boards attached" in result.stderr
+
+
+def test_selection_and_rerunning_failures_come_from_pytest(tmp_path):
+    scripts = check("passing.py") + check("failing.py")
+    cache = ["-o", "cache_dir=%s" % (tmp_path / "cache")]
+    first = hil("run", "--no-deploy", *scripts, "--", *cache)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert table_rows(first.stdout) == {"passing": "pass", "failing": "fail"}
+    again = hil("run", "--no-deploy", *scripts, "--", "--lf", *cache)
+    assert table_rows(again.stdout) == {"failing": "fail"}, again.stdout
+    selected = hil("run", "--no-deploy", *scripts, "--", "-k", "passing", *cache)
+    assert selected.returncode == 0, selected.stdout + selected.stderr
+    assert table_rows(selected.stdout) == {"passing": "pass"}
