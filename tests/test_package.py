@@ -21,8 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENSSL = shutil.which("openssl")
-# What a wheel is built from: the project metadata and the two packages.
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "lib", "port")
+# What a wheel is built from: the project metadata and the packages (twinsock,
+# twinsock_port, and twinsock_hil: the `twinsock-hil` command of the hil extra).
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "lib", "port", "tools/hil_command")
 PIP_LIMIT = 300  # seconds for one pip step (a cold cache downloads cryptography)
 EXCHANGE_LIMIT = 30  # seconds for one exchange, handshake included
 # What the README's example (under README_SECTION) talks to.

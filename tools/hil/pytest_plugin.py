@@ -1,15 +1,18 @@
-"""The on-board checks as pytest items (``pytest -p tools.hil.pytest_plugin tests/board``,
-which is what `make hil` and ``python -m tools.hil run`` do).
+"""The on-board checks as pytest items (``pytest -p tools.hil.pytest_plugin --noconftest
+tools/hil/builtin_checks tests/board``, which is what `make hil` and
+``python -m tools.hil run`` do).
 
 Each check script (tests/board/*.py, tools/hil/builtin_checks/*.py, or a script named on
-the command line) is one item, run on the board by the session fixtures below, so junit
-(--junitxml), selection (-k), --lf, progress and parallel boards (pytest-xdist, one
-board per worker: ``-n 2`` with two --port, or two emulated boards) are pytest's.
+the command line) is one item run on the board, so junit (--junitxml), selection (-k),
+--lf, progress and parallel boards (pytest-xdist: with several boards every check runs
+on each, and each board's checks go to one worker) are pytest's.
 
-Fixtures, one set per pytest session (so per xdist worker):
-  hil_board   the board under test (started when it is the emulated one), with label
-  hil_deploy  lib/ and port/ compiled and copied to it (--no-deploy: skipped)
-  hil_server  the host server (tools/hostserver) for it, described on the board
+Fixtures:
+  hil_boards  (session) the run's boards, each opened, deployed to and given its host
+              server on first use, closed at the end
+  hil_board   the board a check runs on (the emulated one is started for the run)
+  hil_deploy  lib/ and port/ compiled and copied to it, once (--no-deploy: None)
+  hil_server  its host server (tools/hostserver), described on the board
 
 A check's verdict (pass, skip, fail, timeout, memory_error, crash, lost) and the heap
 before and after it are the item's user properties (junit <properties>); the terminal
