@@ -73,3 +73,25 @@ def test_a_stale_py_that_shadows_a_deployed_mpy_is_removed_and_named(board, tree
     assert "1 shadowing .py removed" in report.summary()
     assert board.eval("__import__('demo').answer()") == 42
     assert board.eval("__import__('demo.core').core.__file__") == "/lib/demo/core.mpy"
+
+
+def test_a_copy_in_the_flash_root_that_shadows_lib_is_removed_and_named(
+    board, tree, tmp_path_factory
+):
+    build = str(tmp_path_factory.mktemp("build"))
+    deploy(board, board_files(str(tree)), build)
+    # `mpremote cp -r demo :` puts a copy in the root, which sys.path ('') searches first
+    board.run(
+        "import os\nos.mkdir('/demo')\n"
+        "open('/demo/__init__.py', 'w').write('def answer():\\n    return \"root\"\\n')\n"
+        "open('/keep.py', 'w').write('')"
+    )
+    assert board.eval("__import__('demo').answer()") == "root"
+    board.run("import sys\nsys.modules.pop('demo', None)")
+    report = deploy(board, board_files(str(tree)), build)
+    assert report.shadowing_at_root == ["/demo/"]
+    assert "removed   /demo/: it shadowed /lib/demo/ (sys.path searches the flash root first)" in (
+        report.lines()
+    )
+    assert board.eval("__import__('demo').answer()") == 42
+    assert board.eval("sorted(__import__('os').listdir('/'))") == ["keep.py", "lib"]

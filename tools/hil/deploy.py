@@ -30,6 +30,7 @@ class DeployReport:
         self.unchanged = []
         self.removed = []
         self.shadowing = []  # .py files removed because they hid a deployed .mpy
+        self.shadowing_at_root = []  # copies in the flash root, which sys.path puts first
 
     def lines(self):
         """What a person reads: each file that changed, then the counts."""
@@ -40,6 +41,11 @@ class DeployReport:
             % (path, path[:-3] + ".mpy")
             for path in self.shadowing
         ]
+        out += [
+            "removed   %s: it shadowed %s/%s (sys.path searches the flash root first)"
+            % (path, BOARD_LIB, path.lstrip("/"))
+            for path in self.shadowing_at_root
+        ]
         return out + [self.summary()]
 
     def summary(self):
@@ -48,8 +54,9 @@ class DeployReport:
             len(self.unchanged),
             len(self.removed),
         )
-        if self.shadowing:
-            text += ", %d shadowing .py removed" % len(self.shadowing)
+        shadowing = len(self.shadowing) + len(self.shadowing_at_root)
+        if shadowing:
+            text += ", %d shadowing .py removed" % shadowing
         return text
 
     __str__ = summary
@@ -138,6 +145,31 @@ def write_file(board, path, data, existing=None):
     fs_call(path, transport.fs_writefile, path, data, chunk_size=WRITE_CHUNK)
 
 
+def remove_tree(transport, path, is_dir):
+    if is_dir:
+        for entry in transport.fs_listdir(path):
+            remove_tree(transport, path + "/" + entry.name, entry.st_mode & 0x4000)
+        transport.fs_rmdir(path)
+    else:
+        transport.fs_rmfile(path)
+
+
+def remove_root_shadows(transport, packages):
+    """Copies of our packages in the flash root ('' comes before /lib on sys.path: a
+    `mpremote cp -r twinsock :` there hides the deployed /lib/twinsock): removed."""
+    names = {}
+    for package in packages:
+        names.update({package: True, package + ".py": False, package + ".mpy": False})
+    removed = []
+    for entry in fs_call("listing /", transport.fs_listdir, "/"):
+        is_dir = bool(entry.st_mode & 0x4000)
+        if names.get(entry.name) == is_dir:
+            path = "/" + entry.name
+            fs_call(path, remove_tree, transport, path, is_dir)
+            removed.append(path + ("/" if is_dir else ""))
+    return removed
+
+
 def deployed_before(transport):
     try:
         text = transport.fs_readfile(DEPLOYED_LIST).decode()
@@ -180,6 +212,9 @@ def deploy(board, files=None, build_dir=BUILD_DIR):
         if shadow in on_board:
             fs_call(shadow, transport.fs_rmfile, shadow)
             report.shadowing.append(shadow)
+    tops = {path[len(BOARD_LIB) + 1 :].split("/")[0] for path in compiled}
+    packages = {top[:-4] if top.endswith(".mpy") else top for top in tops}
+    report.shadowing_at_root = remove_root_shadows(transport, packages)
     for path in sorted(before):
         # only what an earlier deploy put there: never files someone else copied
         if path not in compiled and path in on_board:
