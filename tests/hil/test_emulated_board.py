@@ -185,9 +185,11 @@ def test_a_host_without_user_namespaces_is_told_what_to_enable(tmp_path, monkeyp
     assert "\n" not in message and "b'" not in message and "\\r" not in message, message
 
 
-def test_make_board_serves_stock_mpremote_like_a_pico(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_make_board_serves_stock_mpremote_like_a_pico(tmp_path, stop):
     """`make board` (python -m tools.hil board): the port it prints takes `mpremote cp
-    x.py :`, `ls :lib` and `import x` as a Pico W does; Ctrl-C stops it cleanly."""
+    x.py :`, `ls :lib` and `import x` as a Pico W does; Ctrl-C or a kill stops it and
+    its interpreter."""
     from hil_support import REPO_ROOT
 
     state = tmp_path / "board"
@@ -220,7 +222,7 @@ def test_make_board_serves_stock_mpremote_like_a_pico(tmp_path):
             for line in (state / "supervisor.log").read_text().splitlines()
             if "pid" in line
         ]
-        board.send_signal(signal.SIGINT)
+        board.send_signal(stop)
         assert board.wait(timeout=15) == 0
         assert pids and not any(running(pid) for pid in pids)
     finally:

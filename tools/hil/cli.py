@@ -4,6 +4,7 @@
 import argparse
 import contextlib
 import os
+import signal
 import sys
 
 from . import board_kinds, checks, discovery, packaging
@@ -163,6 +164,8 @@ def command_board(args):
     """The emulated board, kept until Ctrl-C: a board to use with stock mpremote."""
     emulated = EmulatedBoard(heap=args.heap, lifetime_s=args.lifetime, state_dir=args.state_dir)
     os.makedirs(args.state_dir, exist_ok=True)
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # stop the board on the way out
+        signal.signal(signum, lambda *_: sys.exit(0))
     with emulated:
         print("emulated board on %s (MicroPython unix port, %s heap)" % (emulated.port, args.heap))
         print("  mpremote connect %s cp x.py : + ls : + exec 'import x'" % emulated.port)
