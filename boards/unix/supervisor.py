@@ -100,6 +100,12 @@ def sandbox_host_paths(micropython):
     return paths
 
 
+def default_micropython():
+    """`micropython` on PATH, else the one installed next to this Python (the venv)."""
+    beside_python = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return shutil.which("micropython") or beside_python
+
+
 def start_failure(description, output):
     """One line on why the first interpreter did not start."""
     text = output.decode(errors="replace").replace("\r", "").strip()
@@ -113,12 +119,6 @@ def start_failure(description, output):
         )
     last = text.splitlines()[-1] if text else "no output"
     return "the sandboxed interpreter did not start (%s): %s" % (description, last)
-
-
-def default_micropython():
-    """`micropython` on PATH, else the one installed next to this Python (the venv)."""
-    beside_python = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return shutil.which("micropython") or beside_python
 
 
 class Interpreter:
