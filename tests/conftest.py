@@ -132,7 +132,8 @@ def pytest_sessionfinish(session):
 
 
 def pytest_configure(config):
-    private_resolver.guard_this_process()
+    # A board bench's server named on the command line is the user's to resolve.
+    private_resolver.guard_this_process(also=[config.getoption("server_host", default=None)])
 
 
 @pytest.fixture(params=["cpython"])

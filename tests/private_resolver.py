@@ -144,13 +144,15 @@ _guarded = False
 LOOKUPS = ("socket.getaddrinfo", "socket.gethostbyname")  # audit events (_ex too)
 
 
-def guard_this_process():
+def guard_this_process(also=()):
     """From now on a look-up of a non-local name in this process raises
-    LookupLeaves (an audit hook on socket.getaddrinfo; it cannot be removed)."""
+    LookupLeaves (an audit hook on socket.getaddrinfo; it cannot be removed).
+    `also`: names the user gave on purpose (a board bench's server)."""
     global _guarded
     if _guarded:
         return
     known = {name.lower() for name in local_names()}
+    known.update(name.lower() for name in also if name)
 
     def hook(event, args):
         if event in LOOKUPS and needs_dns(args[0], known):

@@ -11,7 +11,7 @@ import private_resolver
 import pytest
 from runtimes import micropython_binary
 
-HOSTS = {"a.twinsock.test": ["127.0.0.7"]}
+NAMES = {"a.twinsock.test": ["127.0.0.7"]}
 LIMIT = 30  # seconds for one namespaced command
 
 
@@ -33,7 +33,7 @@ def test_the_resolver_files_in_the_namespace_are_ours(tmp_path):
         tmp_path,
         ["sh", "-c", "cat /etc/resolv.conf; echo @@; cat /etc/nsswitch.conf; echo @@; "
          "cat /etc/hosts; echo @@; getent hosts a.twinsock.test"],
-        hosts=HOSTS,
+        hosts=NAMES,
     )  # fmt: skip
     resolv, nsswitch, hosts, answer = shown.split("@@\n")
     assert resolv == private_resolver.RESOLV_CONF
@@ -41,11 +41,21 @@ def test_the_resolver_files_in_the_namespace_are_ours(tmp_path):
     assert nameservers == ["127.0.0.1"]
     hosts_lines = [line for line in nsswitch.splitlines() if line.startswith("hosts:")]
     assert hosts_lines == ["hosts: files dns"]
-    assert hosts == private_resolver.hosts_file(HOSTS)
+    assert hosts == private_resolver.hosts_file(NAMES)
     assert answer.split() == ["127.0.0.7", "a.twinsock.test"]
     # outside, the machine's files are untouched
     with open("/etc/resolv.conf") as f:
         assert "twinsock tests" not in f.read()
+
+
+def test_a_command_whose_resolver_is_not_ours_does_not_run(tmp_path):
+    argv = private_resolver.prefix(tmp_path / "ns")
+    script = argv.index("-c") + 1
+    argv[script] = argv[script].replace("mount --bind", "true")  # the mounts do nothing
+    done = subprocess.run(argv + ["echo", "ran"], capture_output=True, timeout=LIMIT)
+    assert done.returncode == 97, done
+    assert b"/etc/resolv.conf is not ours" in done.stderr
+    assert b"ran" not in done.stdout
 
 
 LOOKUP_CPYTHON = """
