@@ -48,7 +48,7 @@ package: $(STAMP) ## regenerate package.json and boards/*/manifest.py from the o
 conformance: $(STAMP) ## conformance suite: PLATFORM=cpython|unix|esp32|rp2|minimal|at-modem|module:Class [INTERPRETER=micropython] [TLS_ENGINE=module]
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.conformance --platform $(PLATFORM) $(if $(INTERPRETER),--interpreter $(INTERPRETER)) $(if $(TLS_ENGINE),--tls-engine $(TLS_ENGINE))
 
-deploy: $(STAMP) ## compile lib/ and port/ to .mpy and copy what changed to BOARD (PORT=...; without it a throwaway emulated board)
+deploy: $(STAMP) ## compile lib/ and port/ to .mpy and copy what changed to BOARD (PORT=...)
 	$(HIL) deploy $(HIL_BOARD)
 
 flash: $(STAMP) ## write FIRMWARE to BOARD=esp32|rp2040 (PORT=..., CHIP=esp32s3 ...)
