@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format hil hil-all deploy flash boards package conformance bench soak
+.PHONY: help venv test lint format hil hil-all board deploy flash boards package conformance bench soak
 BOARD ?= unix
 PLATFORM ?= cpython
 HIL = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.hil
@@ -51,11 +51,14 @@ format: $(STAMP) ## ruff: reformat the tree
 test: $(STAMP) $(PEERS) lint ## every test, on CPython and on the real MicroPython interpreter
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
-hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board (default: emulated); BOARD= PORT= (several: PORT="id:A id:B") SERVER_HOST= JUNIT=
-	$(HIL) run $(HIL_BOARD) $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT))
+hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board, through pytest (default: emulated); BOARD= PORT= (several: PORT="id:A id:B", one xdist worker each) SERVER_HOST= JUNIT= ARGS="-k udp --lf"
+	$(HIL) run $(HIL_BOARD) $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT)) $(if $(ARGS),-- $(ARGS))
 
 hil-all: $(STAMP) ## the suite on every attached board, in parallel
-	$(HIL) run --all $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT))
+	$(HIL) run --all $(if $(SERVER_HOST),--server-host $(SERVER_HOST)) $(if $(JUNIT),--junit $(JUNIT)) $(if $(ARGS),-- $(ARGS))
+
+board: $(STAMP) ## start the emulated board and print its port, for mpremote (Ctrl-C stops it)
+	$(HIL) board
 
 package: $(STAMP) ## regenerate package*.json and boards/*/manifest.py; build/mip: the .mpy form for mip
 	$(HIL) package

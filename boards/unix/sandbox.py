@@ -14,8 +14,10 @@ The boot script then mounts `/flash` as MicroPython's `/`, like a board's flash.
 """
 
 import argparse
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -67,6 +69,20 @@ def build_root(root, flash, host_paths, boot_script):
     run_mount("-o", "remount,ro", root)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid):
+    """SIGKILL this process when parent_pid (the supervisor) dies, by any signal: no
+    interpreter outlives its board. The kernel forgets this setting when credentials
+    change (setuid, a new user namespace), so it is set again after each such step."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the supervisor died before the setting took: go too
+
+
 def drop_privileges():
     if os.geteuid() != 0:
         return  # started through `unshare -r`: already confined to the user's own rights
@@ -81,12 +97,17 @@ def main(argv=None):
     parser.add_argument("--flash", required=True, help="host directory: the board's flash")
     parser.add_argument("--boot", required=True, help="boot script, copied to /boot/boot.py")
     parser.add_argument("--host-path", action="append", default=[], help="read-only bind")
+    parser.add_argument(
+        "--parent-pid", type=int, help="die when this process (the supervisor) dies"
+    )
     parser.add_argument("command", nargs="+")
     args = parser.parse_args(argv)
     build_root(args.root, args.flash, args.host_path, args.boot)
     os.chroot(args.root)
-    os.chdir("/")
+    os.chdir("/flash")  # relative paths land in the flash, as on a board
     drop_privileges()
+    if args.parent_pid:
+        die_with_parent(args.parent_pid)
     env = {"PATH": "/usr/bin:/bin", "HOME": "/", "MICROPYPATH": ".frozen:/lib"}
     os.execve(args.command[0], args.command, env)
 

@@ -32,6 +32,8 @@ import sys
 import time
 import tty
 
+from .sandbox import die_with_parent
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOFT_REBOOT_BANNER = b"MPY: soft reboot\r\n"
 RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -114,14 +116,35 @@ def default_micropython():
     return shutil.which("micropython") or beside_python
 
 
+def start_failure(description, output):
+    """One line on why the first interpreter did not start."""
+    text = output.decode(errors="replace").replace("\r", "").strip()
+    if "unshare" in text and ("not permitted" in text or "Invalid argument" in text):
+        return (
+            "the emulated board's sandbox needs a private mount namespace, which this host "
+            "refuses: enable unprivileged user namespaces (sysctl "
+            "kernel.unprivileged_userns_clone=1 and user.max_user_namespaces=10000; on "
+            "Ubuntu also kernel.apparmor_restrict_unprivileged_userns=0) or run it as root "
+            "with CAP_SYS_ADMIN"
+        )
+    last = text.splitlines()[-1] if text else "no output"
+    return "the sandboxed interpreter did not start (%s): %s" % (description, last)
+
+
 class Interpreter:
     """One run of the MicroPython process, attached to its own pty."""
 
     def __init__(self, command):
         self.master, slave = os.openpty()
         tty.setraw(slave)  # no output translation: print() gives "\n", like the port
+        supervisor = os.getpid()
         self.process = subprocess.Popen(
-            command, stdin=slave, stdout=slave, stderr=slave, start_new_session=True
+            command,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=lambda: die_with_parent(supervisor),  # sandbox.py sets it again
         )
         os.close(slave)
         os.set_blocking(self.master, False)
@@ -223,7 +246,7 @@ class Supervisor:
             unshare.append("--map-root-user")
         sandbox = [sys.executable, os.path.join(HERE, "sandbox.py")]
         sandbox += ["--root", self.root_dir, "--flash", self.flash_dir]
-        sandbox += ["--boot", os.path.join(HERE, "boot.py")]
+        sandbox += ["--boot", os.path.join(HERE, "boot.py"), "--parent-pid", str(os.getpid())]
         for path in sandbox_host_paths(micropython):
             sandbox += ["--host-path", path]
         return unshare + sandbox + ["--"] + command + ["-i", "/boot/boot.py"]
@@ -253,10 +276,7 @@ class Supervisor:
         old.stop(grace_s=1.0)  # it closed its terminal: it is exiting
         description = old.exit_description()
         if not self.ready_announced:
-            raise RuntimeError(
-                "the sandboxed interpreter did not start (%s): %r"
-                % (description, bytes(self.first_output))
-            )
+            raise RuntimeError(start_failure(description, bytes(self.first_output)))
         self.to_interpreter.clear()  # meant for the process that is gone
         if self.reset_requested:
             self.reset_requested = False

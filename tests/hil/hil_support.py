@@ -1,6 +1,7 @@
 """Paths and script loading shared by the harness tests (imported by name: keep unique)."""
 
 import os
+import re
 import sys
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -23,3 +24,15 @@ def start_emulated(heap="192K"):
     from tools.hil.emulated import EmulatedBoard
 
     return EmulatedBoard(heap=heap, lifetime_s=BOARD_LIFETIME_S).start()
+
+
+def table_rows(stdout, board="unix"):
+    """{check: result} from the results table printed for `board`."""
+    block = stdout.split("board: %s\n" % board, 1)[1]
+    rows = {}
+    for line in block.splitlines()[2:]:
+        if re.match(r"\d+ checks?, \d+ failed", line):
+            break
+        words = line.split()
+        rows[words[0]] = words[1]
+    return rows

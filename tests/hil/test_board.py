@@ -25,7 +25,7 @@ def test_a_hanging_script_times_out_and_the_next_one_runs(board):
     started = time.monotonic()
     run = board.run(script("hang.py"), timeout_s=0.5)
     assert run.outcome == TIMEOUT
-    assert run.recovery == ["interrupted", "soft reset"]
+    assert run.recovery == ["interrupt", "soft reset"]
     assert b"hanging" in run.transcript
     assert time.monotonic() - started < 5
     assert board.run("print('next')", timeout_s=5).stdout == b"next\n"

@@ -1,9 +1,11 @@
 """The emulated board behaves like a board to stock mpremote, and is sandboxed."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -97,9 +99,9 @@ def test_bulk_output_arrives_whole(board):
 
 
 def test_the_board_has_a_bounded_lifetime():
-    emulated = EmulatedBoard(lifetime_s=0.5).start()
+    emulated = EmulatedBoard(lifetime_s=3).start()
     try:
-        assert emulated.process.wait(timeout=10) == 0  # gone by itself
+        assert emulated.process.wait(timeout=15) == 0  # gone by itself
         assert not os.path.lexists(emulated.port)
     finally:
         emulated.stop()
@@ -134,3 +136,96 @@ def test_the_sandboxed_board_reaches_the_host_on_loopback(board):
 def test_an_interpreter_that_cannot_start_is_reported():
     with pytest.raises(BoardUnreachable, match="did not start .*exit status 1"):
         EmulatedBoard(micropython="/bin/false").start()
+
+
+def interpreter_pids(emulated):
+    return [int(line.split()[-1]) for line in emulated.log_text().splitlines() if "pid" in line]
+
+
+def running(pid):
+    """True while pid is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_killing_the_supervisor_leaves_no_interpreter_behind(signum):
+    emulated = EmulatedBoard(lifetime_s=60).start()
+    try:
+        (pid,) = interpreter_pids(emulated)
+        with Board.open(emulated.port, "unix") as board:
+            # busy, not reading its terminal: it would not notice the pty going away
+            board.transport.exec_raw_no_follow("while True:\n    pass")
+        assert running(pid)
+        os.kill(emulated.process.pid, signum)
+        emulated.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the kernel's parent-death signal: nothing to wait on here
+        assert not running(pid), "interpreter %d outlived its supervisor" % pid
+    finally:
+        emulated.stop()
+
+
+def test_a_host_without_user_namespaces_is_told_what_to_enable(tmp_path, monkeypatch):
+    # an `unshare` that fails as it does where user namespaces are disabled
+    fake = tmp_path / "unshare"
+    fake.write_text(
+        "#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (tmp_path, os.environ["PATH"]))
+    with pytest.raises(BoardUnreachable) as failure:
+        EmulatedBoard(lifetime_s=30).start()
+    message = str(failure.value)
+    assert "enable unprivileged user namespaces" in message, message
+    assert "\n" not in message and "b'" not in message and "\\r" not in message, message
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_make_board_serves_stock_mpremote_like_a_pico(tmp_path, stop):
+    """`make board` (python -m tools.hil board): the port it prints takes `mpremote cp
+    x.py :`, `ls :lib` and `import x` as a Pico W does; Ctrl-C or a kill stops it and
+    its interpreter."""
+    from hil_support import REPO_ROOT
+
+    state = tmp_path / "board"
+    command = [sys.executable, "-m", "tools.hil", "board", "--state-dir", str(state)]
+    command += ["--lifetime", "120"]
+    board = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        first = board.stdout.readline()
+        assert first.startswith("emulated board on "), first
+        port = first.split()[3]
+        (tmp_path / "x.py").write_text("print('x imported from', __file__)\n")
+        (tmp_path / "helper.py").write_text("VALUE = 7\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "mpremote", "connect", port, "cp", "x.py", ":"]
+            + ["+", "mkdir", ":lib", "+", "cp", "helper.py", ":lib/", "+", "ls", ":lib"]
+            + ["+", "exec", "import x, helper; print(helper.VALUE)"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=MPREMOTE_TIMEOUT_S,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "helper.py" in result.stdout
+        assert "x imported from x.py\n7\n" in result.stdout, result.stdout
+        assert (state / "flash" / "x.py").exists() and (
+            state / "flash" / "lib" / "helper.py"
+        ).exists()
+        pids = [
+            int(line.split()[-1])
+            for line in (state / "supervisor.log").read_text().splitlines()
+            if "pid" in line
+        ]
+        board.send_signal(stop)
+        assert board.wait(timeout=15) == 0
+        assert pids and not any(running(pid) for pid in pids)
+    finally:
+        if board.poll() is None:
+            board.kill()
+            board.wait(timeout=10)

@@ -44,3 +44,40 @@ def test_a_board_behind_an_rfc2217_server(emulated):
 def test_nothing_listening_at_an_rfc2217_address():
     with pytest.raises(BoardUnreachable, match="nothing answers at 127.0.0.1:1"):
         Board.open("rfc2217://127.0.0.1:1", timeout_s=0.5)
+
+
+def test_a_board_that_stops_answering_mid_protocol_cannot_hang_a_run():
+    """mpremote reads the raw-paste answer with a plain serial.read(2), which waits
+    forever on a silent board; through our transport every read has the run's
+    deadline. The fake board here gives a raw REPL prompt, then never answers again."""
+    import threading
+
+    from tools.hil.errors import RecoveryFailed
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def fake_board():
+        heard = b""
+        while not stop.is_set():
+            try:
+                heard = (heard + os.read(master, 1024))[-2:]
+            except OSError:
+                return
+            if heard.endswith(b"\r\x01"):  # Ctrl-A after Enter: the raw REPL, once more
+                os.write(master, b"raw REPL; CTRL-B to exit\r\n>")
+
+    thread = threading.Thread(target=fake_board, daemon=True)
+    thread.start()
+    try:
+        board = Board.open(os.ttyname(slave), "silent", timeout_s=2)
+        started = time.monotonic()
+        with pytest.raises(RecoveryFailed, match="no way to hard reset"):
+            board.run("print(1)", timeout_s=0.5)
+        assert time.monotonic() - started < 20  # timeout, interrupt, soft reset: all bounded
+        board.transport.close()
+    finally:
+        stop.set()
+        os.close(master)
+        os.close(slave)

@@ -10,7 +10,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 import pytest
-from hil_support import REPO_ROOT, SCRIPTS
+from hil_support import REPO_ROOT, SCRIPTS, table_rows
 
 from tools.hil import checks
 
@@ -23,18 +23,6 @@ def hil(*args):
     return subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, timeout=SUITE_TIMEOUT_S, text=True
     )
-
-
-def table_rows(stdout, board="unix"):
-    """{check: result} from the table printed for `board`."""
-    block = stdout.split("board: %s\n" % board, 1)[1]
-    rows = {}
-    for line in block.splitlines()[2:]:
-        if re.match(r"\d+ checks, \d+ failed", line):
-            break
-        words = line.split()
-        rows[words[0]] = words[1]
-    return rows
 
 
 def test_the_whole_suite_passes_on_the_emulated_board(tmp_path):
@@ -111,11 +99,13 @@ def test_two_boards_in_parallel_each_with_its_own_server(tmp_path):
         }, output
     summary = result.stdout.split("summary\n", 1)[1]
     assert re.search(r"unix#1\s+3\s+3\s+0\s+0", summary) and re.search(r"unix#2\s+3\s+3", summary)
-    suites = ElementTree.parse(junit).getroot().findall("testsuite")
-    assert [suite.get("name") for suite in suites] == ["hil.unix#1", "hil.unix#2"]
+    cases = {c.get("name"): c for c in ElementTree.parse(junit).getroot().iter("testcase")}
+    assert len(cases) == 6, sorted(cases)
     ports = []
-    for suite in suites:
-        case = suite.find("testcase[@name='server_ports']")
+    for board in ("unix#1", "unix#2"):
+        case = cases["server_ports[%s]" % board]
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert properties["hil_board"] == board and properties["hil_result"] == "pass"
         ports.append(re.findall(r"(udp|tls)_port (\d+)", case.find("system-out").text))
     assert ports[0] and ports[1] and set(ports[0]).isdisjoint(ports[1]), ports
 
@@ -146,5 +136,6 @@ def test_a_board_on_a_remote_bench_over_rfc2217(emulated):
     finally:
         bridge.stop()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "deploy: DeployReport(copied=" in result.stdout
+    assert re.search(r"deploy on unix: \d+ copied, \d+ unchanged, \d+ removed", result.stdout)
+    assert "DeployReport" not in result.stdout + result.stderr
     assert table_rows(result.stdout) == {"tls_psk": "pass", "dtls_cert": "pass"}

@@ -16,8 +16,7 @@ from .errors import (
     ReadTimeout,
     RecoveryFailed,
 )
-from .raw_repl import RawRepl
-from .serial_link import SerialLink
+from .transport import HilTransport, TransportError, watch_for_reboot
 
 # Outcomes of one script run
 OK = "ok"  # finished, nothing on stderr
@@ -29,6 +28,7 @@ LOST = "lost"  # the port went away
 
 BOOT_TIMEOUT_S = 15.0  # an ESP32 after a panic or a Pico after reset is back well within
 RECOVERY_STEP_TIMEOUT_S = 1.0  # a board that heard Ctrl-C shows its prompt within this
+SOFT_RESET_TIMEOUT_S = 10.0  # Ctrl-A, Ctrl-D, and the board's boot.py back to raw REPL
 
 
 class ScriptRun:
@@ -61,15 +61,14 @@ class Board:
         self.name = name
         self.hard_reset = hard_reset  # () -> None: press reset
         self.reopen = reopen  # () -> port path, once the port is back after vanishing
-        self.link = SerialLink(port)
-        self.repl = RawRepl(self.link)
+        self.transport = HilTransport(port)
 
     @classmethod
     def open(cls, port, name="board", hard_reset=None, reopen=None, timeout_s=5.0):
         board = cls(port, name, hard_reset, reopen)
         try:
-            board.repl.enter(timeout_s)
-        except (ReadTimeout, BoardLost) as error:
+            board.enter_raw_repl(timeout_s)
+        except (ReadTimeout, BoardLost, TransportError) as error:
             board.close()
             raise BoardUnreachable(
                 "no raw REPL on %s: is another program holding the port? "
@@ -79,10 +78,10 @@ class Board:
 
     def close(self):
         try:
-            self.repl.leave()
+            self.transport.exit_raw_repl()
         except HilError:
             pass
-        self.link.close()
+        self.transport.close()
 
     def __enter__(self):
         return self
@@ -92,7 +91,7 @@ class Board:
 
     @property
     def transcript(self):
-        return self.link.transcript  # carried over to a reopened link
+        return self.transport.transcript  # carried over to a reopened port
 
     def run(self, script, timeout_s=10.0):
         if isinstance(script, str):
@@ -102,13 +101,18 @@ class Board:
         recovery = []
         stdout = stderr = b""
         try:
-            output = self.repl.execute(script, timeout_s)
+            with self.transport.bounded(timeout_s, watch=watch_for_reboot):
+                self.transport.exec_raw_no_follow(script)
+                stdout, stderr = self.transport.follow(None)
             seconds = time.monotonic() - started
-            stdout, stderr = output.stdout, output.stderr
             outcome = classify_traceback(stderr)
         except ReadTimeout as error:
             seconds = time.monotonic() - started  # the script's time, not the recovery's
             outcome, stdout = TIMEOUT, error.received
+            recovery = self.recover()
+        except TransportError as error:  # the board did not take the script
+            seconds = time.monotonic() - started
+            outcome, stderr = TIMEOUT, str(error).encode()
             recovery = self.recover()
         except BoardRebooted as error:
             seconds = time.monotonic() - started
@@ -119,7 +123,7 @@ class Board:
             if self.reopen is None:
                 outcome, stderr = LOST, str(error).encode()
             else:  # a native-USB board resetting drops off the bus: the port comes back
-                outcome, stdout = REBOOT, bytes(self.link.pending)
+                outcome, stdout = REBOOT, self.transcript.since(mark)
                 recovery = self.recover_after_reboot()
         return ScriptRun(outcome, stdout, stderr, seconds, self.transcript.since(mark), recovery)
 
@@ -144,18 +148,20 @@ class Board:
         """After a hung script: interrupt it, then soft reset; hard reset if need be."""
         steps = []
         try:
-            self.repl.interrupt(RECOVERY_STEP_TIMEOUT_S)
-            steps.append("interrupted")
+            self.transport.interrupt(RECOVERY_STEP_TIMEOUT_S)
+            steps.append("interrupt")
         except (ReadTimeout, BoardRebooted):
             steps.append("interrupt failed")
+        return steps + self.recover_by_soft_reset()
+
+    def recover_by_soft_reset(self):
+        """A clean heap and no sockets left open by the script; else a hard reset."""
         try:
-            self.repl.enter(RECOVERY_STEP_TIMEOUT_S)
-            self.repl.soft_reset()  # a clean heap and no sockets left open by the script
-            steps.append("soft reset")
-            return steps
+            self.enter_raw_repl(RECOVERY_STEP_TIMEOUT_S)  # the board still listens
+            self.enter_raw_repl(SOFT_RESET_TIMEOUT_S, soft_reset=True)
+            return ["soft reset"]
         except HilError:
-            steps.append("soft reset failed")
-        return steps + self.recover_by_hard_reset()
+            return ["soft reset failed"] + self.recover_by_hard_reset()
 
     def recover_after_reboot(self):
         try:
@@ -166,10 +172,9 @@ class Board:
 
     def reconnect(self):
         """Open the port again after it vanished (the board re-enumerated on USB)."""
-        self.link.close()
+        self.transport.close()
         self.port = self.reopen()
-        self.link = SerialLink(self.port, transcript=self.transcript)
-        self.repl = RawRepl(self.link)
+        self.transport = HilTransport(self.port, self.transcript)
 
     def recover_by_hard_reset(self):
         if self.hard_reset is None:
@@ -181,14 +186,19 @@ class Board:
             raise RecoveryFailed("%s did not come back after a hard reset" % self.name) from error
         return ["hard reset"]
 
+    def enter_raw_repl(self, timeout_s, soft_reset=False):
+        """Interrupt whatever runs and get a fresh raw REPL prompt (mpremote's way)."""
+        with self.transport.bounded(timeout_s):
+            self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout_s)
+
     def wait_for_raw_repl(self, timeout_s=BOOT_TIMEOUT_S):
         """Keep asking for a raw REPL until the (re)booting board gives one."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                self.repl.enter(min(2.0, max(0.1, deadline - time.monotonic())))
+                self.enter_raw_repl(min(2.0, max(0.1, deadline - time.monotonic())))
                 return
-            except (ReadTimeout, BoardRebooted):
+            except (ReadTimeout, BoardRebooted, TransportError):
                 if time.monotonic() >= deadline:
                     raise
             except BoardLost:

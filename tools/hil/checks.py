@@ -43,7 +43,18 @@ class Check:
 
 
 class CheckResult:
-    def __init__(self, name, result, seconds, heap_before, heap_after, transcript, detail=""):
+    def __init__(
+        self,
+        name,
+        result,
+        seconds,
+        heap_before,
+        heap_after,
+        transcript,
+        detail="",
+        stdout=b"",
+        stderr=b"",
+    ):
         self.name = name
         self.result = result
         self.seconds = seconds
@@ -51,6 +62,8 @@ class CheckResult:
         self.heap_after = heap_after
         self.transcript = transcript
         self.detail = detail
+        self.stdout = stdout  # the script's own output, without the raw REPL's framing
+        self.stderr = stderr  # its traceback, if it raised
 
     @property
     def heap_delta(self):
@@ -136,8 +149,20 @@ def run_check(board, check, prelude=""):
         result, detail = LOST, last_line(run.stderr)
     if run.outcome in (outcomes.OK, outcomes.EXCEPTION, outcomes.MEMORY_ERROR):
         heap_after = measure_heap(board, HEAP_AFTER_SCRIPT)  # not after a reset: meaningless
+        if heap_after is None and run.outcome == outcomes.MEMORY_ERROR:
+            # the heap is still full (even forgetting the globals needs some): a soft
+            # reset gives the next check a board that can run at all
+            detail += "; recovered by %s" % ", ".join(board.recover_by_soft_reset())
     return CheckResult(
-        check.name, result, run.seconds, heap_before, heap_after, run.transcript, detail
+        check.name,
+        result,
+        run.seconds,
+        heap_before,
+        heap_after,
+        run.transcript,
+        detail,
+        run.stdout,
+        run.stderr,
     )
 
 

@@ -1,22 +1,20 @@
-"""python -m tools.hil {run,deploy,list,flash,package}: the harness's command line."""
+"""python -m tools.hil {run,deploy,board,list,flash,package}: the harness's command line.
+`run` is pytest with our plugin (tools/hil/pytest_plugin.py) and the checks."""
 
 import argparse
 import contextlib
 import os
+import signal
 import sys
-import threading
 
-from . import board_kinds, checks, discovery, packaging, report
+from . import board_kinds, checks, discovery, packaging
 from .board import Board
 from .deploy import deploy
 from .emulated import EmulatedBoard
 from .errors import HilError
 from .filelist import REPO_ROOT
-from .server import HilServer
 
-SERVER_LOG_DIR = os.path.join(REPO_ROOT, "build", "hil", "hostserver")  # JSON lines per board
-EXIT_FAILED_CHECKS = 1
-EXIT_HARNESS_ERROR = 2
+EXIT_HARNESS_ERROR = 2  # also a usage error, as argparse exits
 
 
 @contextlib.contextmanager
@@ -33,7 +31,7 @@ def opened_board(args, kind=None, port=None):
     port = port or only_attached_board(kind)
     board = Board.open(discovery.resolve_port(port), kind, reopen=discovery.reopener(port))
     if board_kinds.description(kind)["hard_reset"] == "dtr_rts":
-        board.hard_reset = board.link.pulse_reset_lines
+        board.hard_reset = board.transport.pulse_reset_lines
     with board:
         yield board
 
@@ -90,123 +88,94 @@ def server_host(args, kind, board_address):
         return probe.getsockname()[0]
 
 
-class Target:
-    """One board of a run: its kind, port (None: a fresh emulated board) and label."""
+def resolve_check(wanted):
+    """A --check value: a path to a script, or the name of one in tests/board or the
+    built-in checks (`udp_echo`, `udp_echo.py`)."""
+    if os.path.isfile(wanted):
+        return os.path.abspath(wanted)
+    name = os.path.basename(wanted)
+    name = name if name.endswith(".py") else name + ".py"
+    if os.sep not in wanted:
+        for directory in (checks.BOARD_CHECKS, checks.BUILTIN_CHECKS):
+            if os.path.isfile(os.path.join(directory, name)):
+                return os.path.join(directory, name)
+    known = sorted(c.name for c in checks.default_checks())
+    raise UsageError("no check %r: give a script path or one of %s" % (wanted, ", ".join(known)))
 
-    def __init__(self, kind, port, label):
-        self.kind = kind
-        self.port = port
-        self.label = label
-        self.results = []
-        self.error = None
+
+def check_paths(args):
+    if args.check:
+        return [resolve_check(wanted) for wanted in args.check]
+    return [checks.BUILTIN_CHECKS, checks.BOARD_CHECKS]
 
 
-def run_targets(args):
-    """The boards of a run: every --port, every attached board (--all), or N emulated."""
+def pytest_command(args):
+    """The pytest command line for `run`: our plugin, the checks, the boards."""
+    ports = list(args.port or [])
     if args.all:
         found = [b for b in discovery.attached_boards() if b.kind in board_kinds.KINDS]
         if not found:
             raise HilError("--all: no boards attached (see `python -m tools.hil list`)")
-        targets = [Target(b.kind, b.pin, "%s@%s" % (b.kind, b.pin)) for b in found]
-    elif args.port:
-        targets = [Target(args.board, port, args.board) for port in args.port]
-    else:
-        targets = [Target(args.board, None, args.board) for _ in range(args.emulated)]
-    if len(targets) > 1:
-        for number, target in enumerate(targets, 1):
-            if target.label == target.kind:
-                target.label = "%s#%d" % (target.kind, number)
-    return targets
-
-
-def selected_checks(args):
-    if args.check:
-        return [checks.Check.from_file(path, args.timeout) for path in args.check]
-    return checks.default_checks(args.timeout)
-
-
-def run_on(target, args, selected, print_line):
-    """Deploy, network, host server, checks: one board's whole run (a thread's work)."""
-
-    def say(text):
-        print_line("[%s] %s" % (target.label, text))
-
-    try:
-        with opened_board(args, target.kind, target.port) as board:
-            if args.deploy:
-                say("deploy: %r" % deploy(board))
-            address = bring_up_network(board, target.kind, say)
-            host = server_host(args, target.kind, address)
-            log_path = os.path.join(SERVER_LOG_DIR, "%s.jsonl" % target.label.replace("/", "_"))
-            os.makedirs(SERVER_LOG_DIR, exist_ok=True)
-            with HilServer(host, args.server_lifetime, log_path) as server:
-                say(
-                    "host server on %s: %d services, log %s"
-                    % (host, len(server.ports), os.path.relpath(log_path))
-                )
-                server.install_on(board)
-
-                def progress(result):
-                    target.results.append(result)  # kept if a later check loses the board
-                    print_line(report.progress_line(target.label, result))
-
-                checks.run_checks(board, selected, "SERVER_HOST = %r\n" % host, progress)
-    except HilError as error:
-        target.error = str(error)
-        print_line("[%s] error: %s" % (target.label, error))
-    except Exception as error:  # a thread must report, never die silently
-        target.error = "%s: %s" % (type(error).__name__, error)
-        print_line("[%s] error: %s" % (target.label, target.error))
+        ports = ["%s=%s" % (b.kind, b.pin) for b in found]
+    workers = len(ports) if ports else args.emulated
+    argv = ["-p", "tools.hil.pytest_plugin", "--noconftest"]
+    # the board's output is each check's system-out; -q: the table says the rest
+    argv += ["-o", "junit_logging=system-out", "-o", "junit_suite_name=hil", "-q"]
+    argv += ["--board", args.board, "--heap", args.heap, "--check-timeout", str(args.timeout)]
+    argv += ["--server-lifetime", str(args.server_lifetime)]
+    for port in ports:
+        argv += ["--port", port]
+    if args.server_host:
+        argv += ["--server-host", args.server_host]
+    if not args.deploy:
+        argv.append("--no-deploy")
+    if args.junit:
+        argv += ["--junitxml", args.junit]
+    if not ports:
+        argv += ["--emulated", str(args.emulated)]
+    if workers > 1:  # one xdist worker per board, each board's checks kept together
+        argv += ["-n", str(workers)]
+    return argv + check_paths(args) + list(args.pytest_args)
 
 
 def command_run(args):
-    selected = selected_checks(args)
-    targets = run_targets(args)
-    lock = threading.Lock()
+    import pytest
 
-    def print_line(text):
-        with lock:
-            print(text, flush=True)
-
-    if len(targets) == 1:
-        run_on(targets[0], args, selected, print_line)
-    else:
-        threads = [
-            threading.Thread(target=run_on, args=(target, args, selected, print_line))
-            for target in targets
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    for target in targets:
-        if target.results:
-            print()
-            print(report.table(target.label, target.results))
-    if len(targets) > 1:
-        print()
-        print(report.summary([(t.label, t.results, t.error) for t in targets]))
-    if args.junit:
-        report.write_junit(args.junit, [(t.label, t.results, t.error) for t in targets])
-    if len(targets) == 1 and targets[0].error:
-        raise HilError(targets[0].error)
-    if any(t.error for t in targets):
-        return EXIT_HARNESS_ERROR
-    failed = any(result.failed for t in targets for result in t.results)
-    return EXIT_FAILED_CHECKS if failed else 0
+    return int(pytest.main(pytest_command(args)))
 
 
 def command_deploy(args):
     with opened_board(args) as board:
         result = deploy(board)
-    for path in result.copied:
-        print("copied   ", path)
-    for path in result.removed:
-        print("removed  ", path)
-    print(
-        "%d copied, %d unchanged, %d removed"
-        % tuple(map(len, (result.copied, result.unchanged, result.removed)))
-    )
+    for line in result.lines():
+        print(line)
+    if single_port(args) is None and args.board == "unix":
+        print(
+            "deployed to a throwaway emulated board, stopped again: to keep one, start "
+            "`make board` and deploy with PORT=<the port it prints>"
+        )
+    return 0
+
+
+BOARD_STATE_DIR = os.path.join(REPO_ROOT, "build", "hil", "board")
+
+
+def command_board(args):
+    """The emulated board, kept until Ctrl-C: a board to use with stock mpremote."""
+    emulated = EmulatedBoard(heap=args.heap, lifetime_s=args.lifetime, state_dir=args.state_dir)
+    os.makedirs(args.state_dir, exist_ok=True)
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # stop the board on the way out
+        signal.signal(signum, lambda *_: sys.exit(0))
+    with emulated:
+        print("emulated board on %s (MicroPython unix port, %s heap)" % (emulated.port, args.heap))
+        print("  mpremote connect %s cp x.py : + ls : + exec 'import x'" % emulated.port)
+        print("  PORT=%s for make deploy / make hil" % emulated.port)
+        print("  its flash (kept across runs): %s; Ctrl-C stops it" % emulated.flash_dir)
+        sys.stdout.flush()
+        try:
+            emulated.process.wait()
+        except KeyboardInterrupt:
+            pass
     return 0
 
 
@@ -254,10 +223,19 @@ def parser():
         "--emulated", type=int, default=1, help="without --port: how many emulated boards"
     )
     run.add_argument(
-        "--check", action="append", help="a check script (default: built-in + tests/board/*.py)"
+        "--check",
+        action="append",
+        help="a check: a script path or a name from tests/board (default: the built-in "
+        "check and every tests/board/*.py); repeat for several",
     )
-    run.add_argument("--timeout", type=float, default=checks.DEFAULT_TIMEOUT_S)
-    run.add_argument("--junit", help="write a junit XML report here")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=checks.DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="seconds each check may run before it is interrupted (default %(default)s)",
+    )
+    run.add_argument("--junit", metavar="PATH", help="write pytest's junit XML report here")
     run.add_argument(
         "--server-host",
         default=os.environ.get("HIL_SERVER_HOST") or None,
@@ -268,11 +246,29 @@ def parser():
     )
     run.add_argument("--server-lifetime", type=float, default=1800.0, help="seconds at most")
     run.add_argument("--no-deploy", dest="deploy", action="store_false")
+    run.add_argument(
+        "pytest_args",
+        nargs="*",
+        metavar="-- PYTEST-ARGS",
+        help="passed on to pytest, after `--`: -k udp, --lf, --junitxml x.xml, -x ...",
+    )
     run.set_defaults(handler=command_run)
 
     deploy_parser = commands.add_parser("deploy", help="copy lib/ and port/ as .mpy")
     board_options(deploy_parser)
     deploy_parser.set_defaults(handler=command_deploy)
+
+    board_parser = commands.add_parser(
+        "board", help="start the emulated board and print its port for mpremote"
+    )
+    board_parser.add_argument("--heap", default="192K", help="MicroPython heap (192K: a Pico W)")
+    board_parser.add_argument(
+        "--state-dir", default=BOARD_STATE_DIR, help="holds its flash, kept across runs"
+    )
+    board_parser.add_argument(
+        "--lifetime", type=float, default=8 * 3600.0, metavar="SECONDS", help="then it stops"
+    )
+    board_parser.set_defaults(handler=command_board)
 
     list_parser = commands.add_parser("list", help="attached boards by USB id")
     list_parser.set_defaults(handler=command_list)
@@ -289,6 +285,10 @@ def parser():
     )
     package.set_defaults(handler=command_package)
     return top
+
+
+class UsageError(HilError):
+    """A command line naming something that does not exist."""
 
 
 def main(argv=None):

@@ -14,6 +14,7 @@ from .errors import BoardUnreachable
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READY_TIMEOUT_S = 15.0
+RESET_LOG_LINE = "reset button: hard reset"  # the supervisor's log line (supervisor.py)
 STOP_TIMEOUT_S = 5.0
 
 
@@ -77,9 +78,9 @@ class EmulatedBoard:
                 raise BoardUnreachable("emulated board not ready in %.0f s" % timeout_s)
             chunk = os.read(self.process.stdout.fileno(), 1)
             if not chunk:
-                log_tail = self.log_tail()
+                why = self.log_tail(lines=1).replace("[board-supervisor] ", "")
                 self.stop()
-                raise BoardUnreachable("emulated board did not start: %s" % log_tail)
+                raise BoardUnreachable("emulated board did not start: %s" % why)
             line += chunk
         return json.loads(line)
 
@@ -87,9 +88,21 @@ class EmulatedBoard:
         with open(self.log_path, errors="replace") as log:
             return " | ".join(log.read().strip().splitlines()[-lines:])
 
-    def press_reset(self):
-        """The reset button: the supervisor kills and restarts the interpreter."""
+    def press_reset(self, timeout_s=READY_TIMEOUT_S):
+        """The reset button: the supervisor kills and restarts the interpreter. Returns
+        once it has (as a real reset is over when the line is released): what is sent
+        after it goes to the new interpreter, never to the old one."""
+        done = self.log_text().count(RESET_LOG_LINE)
         os.kill(self.process.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + timeout_s
+        while self.log_text().count(RESET_LOG_LINE) == done:
+            if time.monotonic() >= deadline:
+                raise BoardUnreachable("emulated board did not reset in %.0f s" % timeout_s)
+            time.sleep(0.02)  # the supervisor's log is a file: nothing to wait on
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as log:
+            return log.read()
 
     def reopen_port(self, timeout_s=READY_TIMEOUT_S):
         """The port path once a new pty is behind it (after a --native-usb reset)."""

@@ -81,7 +81,7 @@ def flash_rp2040(port, firmware):
         except (BoardLost, HilError):
             pass
         finally:
-            board.link.close()
+            board.transport.close()
     drive = wait_for_uf2_drive(BOOTSEL_TIMEOUT_S)
     shutil.copyfile(firmware, os.path.join(drive, os.path.basename(firmware)))
     if serial_number is None:

@@ -84,7 +84,7 @@ def soak(args, say):
     try:
         with opened_board(args, lifetime_s) as board:
             if args.deploy:
-                say("deploy: %r" % deploy(board))
+                say("deploy: %s" % deploy(board))
             address = bring_up_network(board, args.board, say)
             host = server_host(args, args.board, address)
             os.makedirs(os.path.dirname(SERVER_LOG), exist_ok=True)
