@@ -1,42 +1,41 @@
 # twinsock: the avs_net socket API (UDP, TCP, TLS, DTLS) for MicroPython and
-# CPython. The UDP/TCP core loads here; (D)TLS loads on first use.
-import sys
+# CPython. What every application needs loads here; the rest (server side,
+# addresses, poll, configuration, (D)TLS) loads on first use, through
+# __getattr__ below, so a board pays only for what it calls.
+from twinsock.errors import MessageTruncated, NetError, TLSError  # noqa: F401 - public API
+from twinsock.net import TcpSocket, UdpSocket, get, load_or_enomem
 
-from twinsock import platform
-from twinsock.config import SocketConfig
-from twinsock.const import *  # noqa: F403 - the constants are public API
-from twinsock.endpoint import ResolvedEndpoint, resolve
-from twinsock.errors import (
-    EADDRINUSE,
-    EADDRNOTAVAIL,
-    EBADF,
-    ECONNREFUSED,
-    ECONNRESET,
-    EHOSTUNREACH,
-    EINVAL,
-    EIO,
-    EISCONN,
-    EMSGSIZE,
-    ENETUNREACH,
-    ENOMEM,
-    ENOTCONN,
-    ENOTSUP,
-    EOPNOTSUPP,
-    EPIPE,
-    EPROTO,
-    ERANGE,
-    ETIMEDOUT,
-    MessageTruncated,
-    NetError,
-    TLSError,
-)
-from twinsock.net import TcpSocket, UdpSocket, poll
-from twinsock.platform import cleanup, initialize, use_platform, use_tls_engine
+# The public constants (avs_net numbering); twinsock.const serves them too.
+AF_UNSPEC = 0
+AF_INET4 = 1
+AF_INET6 = 2
+
+STATE_CLOSED = 0
+STATE_SHUTDOWN = 1
+STATE_BOUND = 2
+STATE_ACCEPTED = 3
+STATE_CONNECTED = 4
+
+OPT_RECV_TIMEOUT = 0
+OPT_STATE = 1
+OPT_ADDR_FAMILY = 2
+OPT_MTU = 3
+OPT_INNER_MTU = 4
+OPT_SESSION_RESUMED = 5
+OPT_BYTES_SENT = 6
+OPT_BYTES_RECEIVED = 7
+OPT_DANE_TLSA_ARRAY = 8
+OPT_HAS_BUFFERED_DATA = 9
+OPT_DTLS_HANDSHAKE_TIMEOUTS = 10
+OPT_CONNECTION_ID_RESUMED = 11
+OPT_PREFERRED_ADDR_FAMILY = 12
+OPT_FORCED_ADDR_FAMILY = 13
+
+TLS_DEFAULT = 0
+TLSv1_2 = 6
+TLSv1_3 = 7
 
 __version__ = "0.1.0"
-
-_CORE_FEATURES = ("ipv6", "server")
-_SECURE_FEATURES = ("tls", "dtls", "psk", "session_resumption", "connection_id", "dane")
 
 
 def udp_socket(config=None):
@@ -47,22 +46,21 @@ def tcp_socket(config=None):
     return TcpSocket(config)
 
 
-def features():
-    """What the running platform really has, as booleans."""
-    from twinsock import platform
-
-    p = platform.get()
-    have = p.features()
-    engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
-    if engine is not None:
-        have.update(engine.features())
-    out = {}
-    for name in _CORE_FEATURES + _SECURE_FEATURES:
-        out[name] = bool(have.get(name, False))
-    return out
+def initialize():
+    get()
 
 
+# name -> the module that defines it, loaded on first use. Every errno name
+# twinsock raises (ETIMEDOUT, ...) comes from twinsock.errors the same way.
 _LAZY = {
+    "SocketConfig": "twinsock.config",
+    "ResolvedEndpoint": "twinsock.endpoint",
+    "resolve": "twinsock.endpoint",
+    "poll": "twinsock.extras",
+    "features": "twinsock.extras",
+    "cleanup": "twinsock.platform",
+    "use_platform": "twinsock.platform",
+    "use_tls_engine": "twinsock.platform",
     "SSLConfig": "twinsock.tlsconfig",
     "PskInfo": "twinsock.tlsconfig",
     "CertInfo": "twinsock.tlsconfig",
@@ -72,12 +70,21 @@ _LAZY = {
 
 
 def __getattr__(name):
-    # (D)TLS code loads only when an application asks for it: a board that
-    # uses plain UDP/TCP never pays its heap.
+    import sys
+
     module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError("module 'twinsock' has no attribute %r" % name)
+    if module is None and name[:1] == "E" and name.isupper():
+        module = "twinsock.errors"
+    if module is None:  # a submodule: `from twinsock import platform`
+        try:
+            load_or_enomem(lambda: __import__("twinsock." + name), name)
+        except ImportError:
+            raise AttributeError("module 'twinsock' has no attribute %r" % name)
+        return sys.modules["twinsock." + name]
     # Not `from twinsock import x`: MicroPython would ask this hook again.
-    platform.load_or_enomem(lambda: __import__(module), module)
-    value = globals()[name] = getattr(sys.modules[module], name)  # next time: no hook
+    load_or_enomem(lambda: __import__(module), module)
+    value = getattr(sys.modules[module], name, None)
+    if value is None:
+        raise AttributeError("module 'twinsock' has no attribute %r" % name)
+    globals()[name] = value  # next time: no hook
     return value

@@ -50,6 +50,21 @@ class Platform:
             if getattr(config, field) and field not in self.config_fields:
                 raise self._missing("SocketConfig.%s" % field)
 
+    # -- how twinsock calls the required waiter and datagram_receiver ----------
+    # A built-in platform answers these directly, without a closure per
+    # socket; a platform of your own can leave them.
+
+    def poller(self, raw):
+        """The readiness handle twinsock keeps per socket for wait()."""
+        return self.waiter(raw)
+
+    def wait(self, poller, timeout_ms):
+        return poller(timeout_ms)
+
+    def receive_datagram(self, receiver, buf):
+        """`receiver` is what datagram_receiver(raw) returned."""
+        return receiver(buf)
+
     # -- optional socket operations -------------------------------------------
 
     def bind(self, raw, addr):

@@ -68,7 +68,8 @@ class CPythonPlatform(Platform):
     def socket(self, family, kind, config):
         raw = socket.socket(_AF[family], _TYPE[kind])
         try:
-            self._apply(raw, family, config)
+            if config is not None:  # None: the defaults
+                self._apply(raw, family, config)
         except BaseException:
             raw.close()
             raise

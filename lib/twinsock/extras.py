@@ -1,0 +1,520 @@
+# The part of the avs_net v-table most applications never call: the server
+# side (bind, accept), send_to/receive_from*, shutdown, address queries, the
+# rarer options, IP stickiness, poll() and features(). Loaded on first use:
+# install() puts the methods below on twinsock.net.Socket, so a board that
+# only connects, sends and receives never pays their heap.
+from twinsock import net
+from twinsock.const import FALLBACK_MTU, SEND_TIMEOUT_MS, UDP_HEADER
+from twinsock.errors import (
+    EBADF,
+    EISCONN,
+    ENOTCONN,
+    ETIMEDOUT,
+    MessageTruncated,
+    NetError,
+    invalid,
+    unsupported,
+)
+from twinsock.net import (
+    MAX_INT32,
+    STATE_NAMES,
+    check_host,
+    check_port,
+    check_size,
+    fail,
+    resolve_entries,
+    unmap,
+)
+
+_OPTION_NAMES = (
+    "OPT_RECV_TIMEOUT OPT_STATE OPT_ADDR_FAMILY OPT_MTU OPT_INNER_MTU OPT_SESSION_RESUMED "
+    "OPT_BYTES_SENT OPT_BYTES_RECEIVED OPT_DANE_TLSA_ARRAY OPT_HAS_BUFFERED_DATA "
+    "OPT_DTLS_HANDSHAKE_TIMEOUTS OPT_CONNECTION_ID_RESUMED OPT_PREFERRED_ADDR_FAMILY "
+    "OPT_FORCED_ADDR_FAMILY"
+)
+# OPT_STATE, OPT_ADDR_FAMILY, OPT_MTU, OPT_INNER_MTU, OPT_BYTES_SENT,
+# OPT_BYTES_RECEIVED, OPT_HAS_BUFFERED_DATA; and what only (D)TLS sockets have.
+_READ_ONLY = (1, 2, 3, 4, 6, 7, 9)
+_SECURE_ONLY = (5, 8, 10, 11)
+_WILDCARD = {1: "0.0.0.0", 2: "::"}
+_DEFAULT_CONFIG = []
+
+
+# What an argument must be, by the name the checks give it.
+_MUST_BE = {
+    "host": "a name or numeric address (a non-empty str)",
+    "address": "a name or numeric address (a non-empty str)",
+    "port": "an int 0..65535 or a numeric string",
+    "bufsize": "an int in 0..%d" % MAX_INT32,
+    "receive: bufsize": "an int in 1..%d" % MAX_INT32,
+}
+
+
+def bad_argument(what, value):
+    """The EINVAL for argument `what` (a name from _MUST_BE) given as `value`."""
+    raise invalid("%s must be %s, not %r" % (what, _MUST_BE.get(what, "valid"), value))
+
+
+def port_number(port, what):
+    # ASCII digits only: int() takes other scripts' digits too
+    if type(port) is str and 0 < len(port) <= 5 and all("0" <= c <= "9" for c in port):
+        if int(port) <= 65535:
+            return int(port)
+    bad_argument(what, port)
+
+
+def check_buffer(buf, what):
+    kind = type(buf)
+    if kind is bytearray or kind is memoryview:
+        return
+    if buf is None or isinstance(buf, (bytes, str, int, float, list, tuple)):
+        raise invalid(
+            "%s: buffer must be a writable bytearray or memoryview, not %s" % (what, kind.__name__)
+        )
+
+
+def check_timeout(value, what):
+    if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT32):
+        raise invalid(
+            "%s must be None (no limit) or milliseconds as an int in 0..%d, not %r"
+            % (what, MAX_INT32, value)
+        )
+    return value
+
+
+def check_key(key, what):
+    if type(key) is not int:
+        raise invalid("%s: option key must be an int (OPT_*), not %r" % (what, key))
+
+
+def option_name(key):
+    if type(key) is int and 0 <= key < 14:
+        return _OPTION_NAMES.split()[key]
+    return repr(key)
+
+
+def default_config():
+    # One shared default, validated once: a socket only reads its config.
+    if not _DEFAULT_CONFIG:
+        from twinsock.config import SocketConfig
+
+        _DEFAULT_CONFIG.append(SocketConfig())
+    return _DEFAULT_CONFIG[0]
+
+
+def configure(sock, config):
+    """A socket made with an explicit SocketConfig."""
+    from twinsock.config import SocketConfig
+
+    if not isinstance(config, SocketConfig):
+        raise invalid("config must be a SocketConfig or None, not %r" % type(config).__name__)
+    config.validate()
+    sock._p.check_config(config)
+    sock._config = config
+    if config.address_family:
+        sock._forced = config.address_family
+    if config.preferred_family:
+        sock._preferred = config.preferred_family
+
+
+def prefer(entries, preferred_endpoint):
+    """Move the entry equal to the sticky endpoint to the front."""
+    if preferred_endpoint is None or preferred_endpoint._entry is None:
+        return entries
+    want = preferred_endpoint._entry[1:3]
+    first = [e for e in entries if e[1:3] == want]
+    return first + [e for e in entries if e[1:3] != want]
+
+
+def install(cls):
+    """Put the methods below on `cls` (twinsock.net.Socket)."""
+    for name in _METHODS.split():
+        setattr(cls, name, globals()["_" + name.lstrip("_")])
+
+
+_METHODS = (
+    "bind accept shutdown send_to receive_from receive_from_into "
+    "get_interface_name get_remote_host get_remote_port get_remote_hostname get_local_host "
+    "get_local_port _learn_local _settle_local _mtu _inner_mtu _has_buffered_data _get_opt "
+    "_set_opt _send_failed _send_rest _wait_writable _start_datagrams"
+)
+
+
+# -- sending: the slow paths --------------------------------------------------
+
+
+def _send_failed(self, data, exc):
+    if self._sock is not None and self._would_block(exc):
+        return self._send_rest(data, 0)
+    if self._sock is not None and self._state not in (3, 4):  # ACCEPTED, CONNECTED
+        self._check_alive("send")
+        if self._state != 1:  # SHUTDOWN
+            raise NetError(ENOTCONN, "send: socket is not connected")
+    if isinstance(exc, TypeError):
+        raise invalid("send: data must be bytes-like, not %s" % type(data).__name__)
+    raise self._failed(exc, "send")
+
+
+def _wait_writable(self, what):
+    """Wait for room to send, up to avs_net's send timeout: a peer that never
+    reads cannot hang us."""
+    if not self._p.waiter(self._sock, True)(SEND_TIMEOUT_MS):
+        raise NetError(ETIMEDOUT, "%s: peer took no data for %d ms" % (what, SEND_TIMEOUT_MS))
+
+
+def _send_rest(self, data, sent):
+    view = memoryview(data)
+    while sent < len(view):
+        self._wait_writable("send")
+        try:
+            sent += self._sock.send(view[sent:]) or 0
+        except Exception as e:
+            if not self._would_block(e):
+                raise self._failed(e, "send")
+    return sent
+
+
+# -- binding and accepting ------------------------------------------------------
+
+
+def _bind(self, address, port):
+    self._check_alive("bind")
+    if self._state != 0:
+        raise NetError(EISCONN, "bind: socket is already %s" % STATE_NAMES[self._state])
+    port = check_port(port)
+    if address is None or address == "":
+        address = _WILDCARD[self._forced or self._preferred or 1]
+    else:
+        check_host(address, "address")
+    entries = resolve_entries(address, port, self._forced, self.kind, True, self._preferred)
+    family = entries[0][0]
+    self._open(family)
+    try:
+        self._bind_local(family, entries[0][1], port)
+        if self.kind == "tcp":
+            self._p.listen(self._sock)
+        else:
+            self._p.start_datagrams(self._sock)
+        self._learn_local()
+    except Exception as e:
+        self._drop()
+        self._forget_addresses()
+        raise fail(e, "bind to %s port %d" % (address, port))
+    self._state = 2  # BOUND
+
+
+def _accept(self):
+    if self.kind != "tcp":
+        self._check_alive("accept")
+        raise unsupported("accept: UDP sockets do not accept connections")
+    self._check_open("accept")
+    if self._state != 2:
+        raise invalid("accept: socket is not listening; bind it first")
+    start = net.ticks_ms()
+    try:
+        self._wait("accept")
+        raw, host, port = self._p.accept(self._sock)
+    except Exception as e:
+        raw, host, port = self._recover(e, start, "accept", self._p.accept, (self._sock,), None)
+    peer = net.TcpSocket(self._config)
+    peer._adopt(raw, self._family)
+    host = unmap(host)
+    peer._remote = (host, port, host)
+    peer._local = self._local
+    peer._local_pending = True
+    peer._timeout = self._timeout
+    peer._state = 3  # ACCEPTED
+    return peer
+
+
+def _at_once(timeout_ms):
+    return True
+
+
+def _shutdown(self):
+    self._check_open("shutdown")
+    if self._local_pending:  # a shutdown that closes the socket ends the asking
+        try:
+            self._settle_local("shutdown")
+        except NetError:
+            pass
+    if self._state != 1:
+        try:
+            self._p.shutdown(self._sock)
+        except Exception as e:
+            raise fail(e, "shutdown")
+    self._state = 1  # SHUT DOWN
+    # Nothing more will arrive: receives end at once, also where shutdown
+    # closed the platform socket and a poll on it would just wait.
+    self._wait_readable = _at_once
+
+
+# -- datagrams to and from any address --------------------------------------------
+
+
+def _start_datagrams(self, family):
+    """An unconnected UDP socket about to send_to: bound, non-blocking."""
+    self._open(family)
+    try:
+        self._bind_local(family)
+        self._p.start_datagrams(self._sock)
+        self._learn_local()
+    except Exception as e:
+        self._drop()
+        self._forget_addresses()
+        raise fail(e, "send_to")
+    self._state = 2  # BOUND
+
+
+def _send_to(self, data, host, port):
+    self._check_alive("send_to")
+    if self.kind != "udp":
+        raise unsupported("send_to: TCP sockets are connected; use send")
+    check_host(host)
+    port = check_port(port)
+    if self._state == 4:
+        raise NetError(EISCONN, "send_to: socket is connected; use send")
+    if type(data) is str:
+        raise invalid("send_to: data must be bytes-like, not str")
+    family = self._family if self._sock is not None else self._forced
+    entry = resolve_entries(host, port, family, "udp", preferred_family=self._preferred)[0]
+    if self._sock is None:
+        self._start_datagrams(entry[0])
+    while True:
+        try:
+            n = self._sock.sendto(data, entry[3])
+            break
+        except Exception as e:
+            if not self._would_block(e):
+                if isinstance(e, TypeError):
+                    raise invalid("send_to: data must be bytes-like")
+                raise self._failed(e, "send_to")
+            self._wait_writable("send_to")
+    self._sent += n or 0
+
+
+def _receive_from_into(self, buf, what="receive_from_into"):
+    self._check_alive(what)
+    if self.kind != "udp":
+        raise unsupported("%s: TCP sockets are connected; use receive_into" % what)
+    check_buffer(buf, what)
+    start = net.ticks_ms()
+    p = self._p
+    receive = None
+    if self._sock is not None:
+        receive = p.datagram_from_receiver(self._sock)
+    try:
+        self._wait(what)
+        got = receive(buf)
+    except Exception as e:
+        got = self._recover(e, start, what, receive, (buf,), None)
+    if got is None:
+        got = self._recover(None, start, what, receive, (buf,), None)
+    n, host, port = got
+    host = unmap(host)
+    if n > len(buf):
+        self._received += len(buf)
+        raise MessageTruncated(len(buf), None, host, port)
+    if n == 0 and len(buf) == 0 and what != "receive_from":
+        raise invalid("%s: buffer is empty" % what)
+    self._received += n
+    return n, host, port
+
+
+def _receive_from(self, bufsize):
+    self._check_alive("receive_from")
+    if self.kind != "udp":
+        raise unsupported("receive_from: TCP sockets are connected; use receive")
+    check_size(bufsize)
+    buf = bytearray(bufsize)
+    try:
+        n, host, port = self._receive_from_into(buf, "receive_from")
+    except MessageTruncated as e:
+        e.data = bytes(buf)
+        raise
+    return (bytes(buf) if n == bufsize else bytes(buf[:n])), host, port
+
+
+# -- queries --------------------------------------------------------------------
+
+
+def _get_interface_name(self):
+    self._check_open("get_interface_name")
+    self._settle_local("get_interface_name")
+    return self._p.interface_name(self._sock, self._local[0] if self._local else None)
+
+
+def _remote_part(self, what, index):
+    self._check_alive(what)
+    if self._remote is None:
+        raise NetError(ENOTCONN, "%s: socket is not connected" % what)
+    return self._remote[index]
+
+
+def _get_remote_host(self):
+    return _remote_part(self, "get_remote_host", 0)
+
+
+def _get_remote_port(self):
+    return _remote_part(self, "get_remote_port", 1)
+
+
+def _get_remote_hostname(self):
+    return _remote_part(self, "get_remote_hostname", 2)
+
+
+def _learn_local(self):
+    remote_host = self._remote[0] if self._remote else None
+    local = self._p.local_address(self._sock, self._local, remote_host)
+    if local is not None:
+        self._local = (unmap(local[0]), local[1])
+
+
+def _settle_local(self, what):
+    if self._local_pending:
+        self._local_pending = False
+        try:
+            self._learn_local()
+        except Exception as e:
+            raise fail(e, what)
+
+
+def _local_part(self, what, index):
+    self._check_alive(what)
+    self._settle_local(what)
+    if self._local is None:
+        if self._sock is not None:  # connected, but the platform cannot tell
+            raise unsupported(
+                "%s: platform %s cannot tell the local address" % (what, self._p.name)
+            )
+        raise NetError(ENOTCONN, "%s: socket is neither bound nor connected" % what)
+    return self._local[index]
+
+
+def _get_local_host(self):
+    return _local_part(self, "get_local_host", 0)
+
+
+def _get_local_port(self):
+    return _local_part(self, "get_local_port", 1)
+
+
+# -- options --------------------------------------------------------------------
+
+
+def _family_of(self):
+    return self._family or self._forced or self._preferred or 1
+
+
+def _mtu(self):
+    if self._config is not None and self._config.forced_mtu:
+        return self._config.forced_mtu
+    family = _family_of(self)
+    mtu = self._p.mtu(self._sock, family) if self._sock is not None else None
+    return mtu or FALLBACK_MTU[family]
+
+
+def _inner_mtu(self):
+    return self._mtu() - UDP_HEADER[_family_of(self)]
+
+
+def _has_buffered_data(self):
+    return False
+
+
+def _get_opt(self, key):
+    check_key(key, "get_opt")
+    if key == 2:
+        return self._family
+    if key == 3:
+        return self._mtu()
+    if key == 4:
+        if self.kind != "udp":
+            raise unsupported("get_opt: OPT_INNER_MTU applies to datagram sockets")
+        return self._inner_mtu()
+    if key == 6:
+        return self._sent
+    if key == 7:
+        return self._received
+    if key == 9:
+        return self._has_buffered_data()
+    if key == 12:
+        return self._preferred
+    if key == 13:
+        return self._forced
+    if key in _SECURE_ONLY:
+        raise unsupported("get_opt: %s applies to (D)TLS sockets" % option_name(key))
+    raise invalid("get_opt: unknown option key %s" % option_name(key))
+
+
+def _set_opt(self, key, value):
+    from twinsock.config import check_family
+
+    check_key(key, "set_opt")
+    if key == 0:
+        self._timeout = check_timeout(value, "OPT_RECV_TIMEOUT")
+    elif key == 12:
+        self._preferred = check_family(value, "OPT_PREFERRED_ADDR_FAMILY")
+    elif key == 13:
+        self._forced = check_family(value, "OPT_FORCED_ADDR_FAMILY")
+    elif key in _READ_ONLY:
+        raise invalid("set_opt: %s is read-only" % option_name(key))
+    elif key in _SECURE_ONLY:
+        raise unsupported("set_opt: %s applies to (D)TLS sockets" % option_name(key))
+    else:
+        raise invalid("set_opt: unknown option key %s" % option_name(key))
+
+
+# -- module functions -------------------------------------------------------------
+
+
+def poll(sockets, timeout_ms):
+    """The sockets among `sockets` that are readable now or become readable
+    within timeout_ms (None: no limit), counting data buffered in TLS."""
+    check_timeout(timeout_ms, "timeout_ms")
+    try:
+        sockets = list(sockets)
+    except TypeError:
+        raise invalid("poll: sockets must be a list of twinsock sockets")
+    raws = []
+    ready = []
+    for s in sockets:
+        if not hasattr(s, "_poll_socket"):
+            raise invalid("poll: %r is not a twinsock socket" % (s,))
+        raw = s._poll_socket()
+        if raw is None:
+            raise NetError(EBADF, "poll: a socket in the list is closed")
+        raws.append(raw)
+        if s._has_buffered_data():
+            ready.append(s)
+    try:
+        got = net.get().poll(raws, 0 if ready else timeout_ms)
+    except Exception as e:
+        raise fail(e, "poll")
+    for s, raw in zip(sockets, raws):
+        if s not in ready and any(r is raw for r in got):
+            ready.append(s)
+    return ready
+
+
+def features():
+    """What the running platform really has, as booleans."""
+    from twinsock import platform
+
+    have = net.get().features()
+    engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
+    if engine is not None:
+        have.update(engine.features())
+    out = {}
+    for name in (
+        "ipv6",
+        "server",
+        "tls",
+        "dtls",
+        "psk",
+        "session_resumption",
+        "connection_id",
+        "dane",
+    ):
+        out[name] = bool(have.get(name, False))
+    return out
