@@ -4,6 +4,7 @@
 # install() puts the methods below on twinsock.net.Socket, so a board that
 # only connects, sends and receives never pays their heap.
 from twinsock import net
+from twinsock.clock import ms_left
 from twinsock.const import FALLBACK_MTU, SEND_TIMEOUT_MS, UDP_HEADER
 from twinsock.errors import (
     EBADF,
@@ -136,7 +137,8 @@ _METHODS = (
     "bind accept shutdown send_to receive_from receive_from_into "
     "get_interface_name get_remote_host get_remote_port get_remote_hostname get_local_host "
     "get_local_port _learn_local _settle_local _mtu _inner_mtu _has_buffered_data _get_opt "
-    "_set_opt _send_failed _send_rest _wait_writable _start_datagrams"
+    "_set_opt _send_failed _send_rest _wait_writable _start_datagrams _wait_until "
+    "get_system_socket _poll_socket"
 )
 
 
@@ -328,7 +330,7 @@ def _receive_from(self, bufsize):
     check_size(bufsize)
     buf = bytearray(bufsize)
     try:
-        n, host, port = self._receive_from_into(buf, "receive_from")
+        n, host, port = self.receive_from_into(buf, "receive_from")
     except MessageTruncated as e:
         e.data = bytes(buf)
         raise
@@ -416,6 +418,21 @@ def _mtu(self):
 
 def _inner_mtu(self):
     return self._mtu() - UDP_HEADER[_family_of(self)]
+
+
+def _get_system_socket(self):
+    self._check_alive("get_system_socket")
+    return self._sock
+
+
+def _poll_socket(self):
+    return self._sock
+
+
+def _wait_until(self, deadline):
+    """True once readable, False at `deadline` (clock.deadline_after; None: no
+    limit). The one wait that TLS engines use on their backend socket."""
+    return self._wait_readable(ms_left(deadline))
 
 
 def _has_buffered_data(self):

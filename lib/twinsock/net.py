@@ -57,11 +57,17 @@ _current = None  # set here, or by twinsock.use_platform()
 
 
 def get():
-    global _current
     if _current is None:
-        _current = load_or_enomem(_load_port, "the platform layer")
-        _current.initialize()
+        use(load_or_enomem(_load_port, "the platform layer"))
     return _current
+
+
+def use(platform):
+    """Make `platform` the one every socket uses (set on the class: no
+    per-socket reference)."""
+    global _current
+    _current = Socket._p = platform
+    platform.initialize()
 
 
 def _load_port():
@@ -122,13 +128,6 @@ def check_size(value, what="bufsize"):
     return value
 
 
-def check_buffer(buf, what):
-    """EINVAL for what receive_into cannot fill, before any waiting."""
-    kind = type(buf)
-    if kind is not bytearray and kind is not memoryview:
-        _extras().check_buffer(buf, what)
-
-
 def unmap(host):
     """'::ffff:1.2.3.4' -> '1.2.3.4'; other hosts unchanged."""
     if host[:7].lower() == "::ffff:" and "." in host:
@@ -170,6 +169,7 @@ class Socket:
     from these class defaults."""
 
     kind = None
+    _p = None  # the platform (twinsock.net.use)
     _config = None  # None: the default SocketConfig
     _sock = None  # the platform socket
     _poller = None  # the platform's readiness handle for _sock
@@ -188,7 +188,8 @@ class Socket:
     _rx = None  # the platform's receiver for _sock
 
     def __init__(self, config=None):
-        self._p = get()
+        if _current is None:
+            get()
         if config is not None:
             _extras().configure(self, config)
 
@@ -313,13 +314,6 @@ class Socket:
         shutdown() shadows it with one that is always ready."""
         return self._p.wait(self._poller, timeout_ms)
 
-    def _wait_until(self, deadline):
-        """True once readable, False at `deadline` (clock.deadline_after; None: no
-        limit). The one wait that TLS engines use on their backend socket."""
-        if deadline is None:
-            return self._wait_readable(None)
-        return self._wait_readable(max(0, ticks_diff(deadline, ticks_ms())))
-
     def _wait(self, what, start=None):
         """Wait for readable until the receive timeout, counted from `start`
         (ticks_ms() when the call began; None: now), else ETIMEDOUT."""
@@ -415,15 +409,6 @@ class Socket:
     def cleanup(self):
         self.close()
         self._cleaned = True
-
-    def get_system_socket(self):
-        self._check_alive("get_system_socket")
-        return self._sock
-
-    def _poll_socket(self):
-        return self._sock
-
-    # -- options: the two every application uses; the rest in twinsock.extras --
 
     def get_opt(self, key):
         self._check_alive("get_opt")

@@ -34,9 +34,8 @@ def use_platform(platform):
     current = net._current
     if current is not None and current is not platform:
         current.cleanup()
-    net._current = platform
     _platform_engine = None
-    platform.initialize()
+    net.use(platform)
 
 
 def use_tls_engine(engine):
