@@ -4,8 +4,8 @@
 from twinsock import net
 from twinsock.config import check_family
 from twinsock.errors import invalid
-from twinsock.extras import prefer
-from twinsock.net import check_host, check_port, resolve_entries, unmap
+from twinsock.extras import check_host, check_port, prefer, unmap
+from twinsock.net import resolve_entries
 
 __all__ = ("ResolvedEndpoint", "resolve", "check_host", "check_port", "prefer")
 
@@ -56,7 +56,7 @@ def resolve(
     if preferred_endpoint is not None and not isinstance(preferred_endpoint, ResolvedEndpoint):
         raise invalid("preferred_endpoint must be a ResolvedEndpoint or None")
     mapped = v4mapped and family == 2  # AF_INET6
-    entries = resolve_entries(host, port, 0 if mapped else family, socktype, passive)
+    entries = resolve_entries(host, port, 0 if mapped else family, socktype, 0, passive)
     if mapped:
         entries = [_v4mapped(e) for e in entries]
     entries = prefer(entries, preferred_endpoint)

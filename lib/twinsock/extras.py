@@ -16,16 +16,7 @@ from twinsock.errors import (
     invalid,
     unsupported,
 )
-from twinsock.net import (
-    MAX_INT32,
-    STATE_NAMES,
-    check_host,
-    check_port,
-    check_size,
-    fail,
-    resolve_entries,
-    unmap,
-)
+from twinsock.net import MAX_INT32, STATE_NAMES, fail, resolve_entries
 
 _OPTION_NAMES = (
     "OPT_RECV_TIMEOUT OPT_STATE OPT_ADDR_FAMILY OPT_MTU OPT_INNER_MTU OPT_SESSION_RESUMED "
@@ -54,6 +45,32 @@ _MUST_BE = {
 def bad_argument(what, value):
     """The EINVAL for argument `what` (a name from _MUST_BE) given as `value`."""
     raise invalid("%s must be %s, not %r" % (what, _MUST_BE.get(what, "valid"), value))
+
+
+def check_host(host, what="host"):
+    if type(host) is not str or not host or "\x00" in host or len(host) > 255:
+        bad_argument(what, host)
+    return host
+
+
+def check_port(port, what="port"):
+    """An int 0..65535 or a numeric string; anything else is EINVAL."""
+    if type(port) is not int or not 0 <= port <= 65535:
+        port = port_number(port, what)
+    return port
+
+
+def check_size(value, what="bufsize"):
+    if type(value) is not int or not 0 <= value <= MAX_INT32:
+        bad_argument(what, value)
+    return value
+
+
+def unmap(host):
+    """'::ffff:1.2.3.4' -> '1.2.3.4'; other hosts unchanged."""
+    if host[:7].lower() == "::ffff:" and "." in host:
+        return host[7:]
+    return host
 
 
 def port_number(port, what):
@@ -188,7 +205,7 @@ def _bind(self, address, port):
         address = _WILDCARD[self._forced or self._preferred or 1]
     else:
         check_host(address, "address")
-    entries = resolve_entries(address, port, self._forced, self.kind, True, self._preferred)
+    entries = resolve_entries(address, port, self._forced, self.kind, self._preferred, True)
     family = entries[0][0]
     self._open(family)
     try:
@@ -199,8 +216,7 @@ def _bind(self, address, port):
             self._p.start_datagrams(self._sock)
         self._learn_local()
     except Exception as e:
-        self._drop()
-        self._forget_addresses()
+        self.close()
         raise fail(e, "bind to %s port %d" % (address, port))
     self._state = 2  # BOUND
 
@@ -209,7 +225,7 @@ def _accept(self):
     if self.kind != "tcp":
         self._check_alive("accept")
         raise unsupported("accept: UDP sockets do not accept connections")
-    self._check_open("accept")
+    _check_open(self, "accept")
     if self._state != 2:
         raise invalid("accept: socket is not listening; bind it first")
     start = net.ticks_ms()
@@ -229,12 +245,18 @@ def _accept(self):
     return peer
 
 
+def _check_open(self, what):
+    self._check_alive(what)
+    if self._sock is None:
+        raise NetError(EBADF, "%s: socket is closed" % what)
+
+
 def _at_once(timeout_ms):
     return True
 
 
 def _shutdown(self):
-    self._check_open("shutdown")
+    _check_open(self, "shutdown")
     if self._local_pending:  # a shutdown that closes the socket ends the asking
         try:
             self._settle_local("shutdown")
@@ -262,8 +284,7 @@ def _start_datagrams(self, family):
         self._p.start_datagrams(self._sock)
         self._learn_local()
     except Exception as e:
-        self._drop()
-        self._forget_addresses()
+        self.close()
         raise fail(e, "send_to")
     self._state = 2  # BOUND
 
@@ -279,7 +300,7 @@ def _send_to(self, data, host, port):
     if type(data) is str:
         raise invalid("send_to: data must be bytes-like, not str")
     family = self._family if self._sock is not None else self._forced
-    entry = resolve_entries(host, port, family, "udp", preferred_family=self._preferred)[0]
+    entry = resolve_entries(host, port, family, "udp", self._preferred)[0]
     if self._sock is None:
         self._start_datagrams(entry[0])
     while True:
@@ -341,7 +362,7 @@ def _receive_from(self, bufsize):
 
 
 def _get_interface_name(self):
-    self._check_open("get_interface_name")
+    _check_open(self, "get_interface_name")
     self._settle_local("get_interface_name")
     return self._p.interface_name(self._sock, self._local[0] if self._local else None)
 

@@ -24,6 +24,7 @@ from twinsock.errors import (
     ECONNRESET,
     EINVAL,
     EISCONN,
+    EMSGSIZE,
     ENOMEM,
     ENOTCONN,
     ENOTSUP,
@@ -104,38 +105,20 @@ def fail(exc, what):
     return NetError(code, "%s: %s" % (what, describe(code, exc)))
 
 
-# -- argument checks --------------------------------------------------------
+# -- argument checks (their messages and the rarer ones: twinsock.extras) -------
 
 
-def check_host(host, what="host"):
+def check_address(host, port):
+    """connect()'s arguments: a non-empty str host and a port 0..65535 (an int
+    or a numeric string); anything else is EINVAL. Returns the int port."""
     if type(host) is not str or not host or "\x00" in host or len(host) > 255:
-        _extras().bad_argument(what, host)
-    return host
-
-
-def check_port(port, what="port"):
-    """An int 0..65535 or a numeric string; anything else is EINVAL."""
-    if type(port) is not int:
-        port = _extras().port_number(port, what)
-    elif not 0 <= port <= 65535:
-        _extras().bad_argument(what, port)
+        _extras().bad_argument("host", host)
+    if type(port) is not int or not 0 <= port <= 65535:
+        port = _extras().port_number(port, "port")
     return port
 
 
-def check_size(value, what="bufsize"):
-    if type(value) is not int or not 0 <= value <= MAX_INT32:
-        _extras().bad_argument(what, value)
-    return value
-
-
-def unmap(host):
-    """'::ffff:1.2.3.4' -> '1.2.3.4'; other hosts unchanged."""
-    if host[:7].lower() == "::ffff:" and "." in host:
-        return host[7:]
-    return host
-
-
-def resolve_entries(host, port, family, kind, passive=False, preferred_family=_AF_UNSPEC):
+def resolve_entries(host, port, family, kind, preferred_family=_AF_UNSPEC, passive=False):
     """Platform entries for host:port, preferred family first."""
     try:
         entries = get().resolve(host, port, family, kind, passive)
@@ -243,11 +226,6 @@ class Socket:
             except Exception:  # noqa: BLE001 - closing must never fail
                 pass
 
-    def _forget_addresses(self):
-        self._family = _AF_UNSPEC
-        self._remote = self._local = None
-        self._local_pending = False
-
     def _bind_local(self, family, host=None, port=0):
         """Bind to host:port. Port 0 where the platform cannot tell which port
         it picked: choose one ourselves, so get_local_port() stays right."""
@@ -257,7 +235,7 @@ class Socket:
         tries = 32 if port == 0 and p.picks_local_port else 1
         for attempt in range(tries):
             chosen = p.ephemeral_port() if tries > 1 else port
-            addr = resolve_entries(host, chosen, family, self.kind, passive=True)[0][3]
+            addr = resolve_entries(host, chosen, family, self.kind, 0, True)[0][3]
             try:
                 p.bind(self._sock, addr)
             except Exception as e:
@@ -273,14 +251,11 @@ class Socket:
         if self._cleaned:
             raise NetError(EBADF, "%s: socket was cleaned up" % what)
 
-    def _check_open(self, what):
-        self._check_alive(what)
-        if self._sock is None:
-            raise NetError(EBADF, "%s: socket is closed" % what)
-
     def _failed(self, exc, what):
         """The NetError for `exc` raised by `what` on this socket."""
-        self._check_open(what)
+        self._check_alive(what)
+        if self._sock is None:
+            return NetError(EBADF, "%s: socket is closed" % what)
         if isinstance(exc, NetError):
             return exc
         if self._state == _STATE_SHUTDOWN:
@@ -350,9 +325,31 @@ class Socket:
             if result is not None:
                 return result
 
-    def _end_of_data(self, buf, what):
-        if buf is not None and len(buf) == 0:  # nothing was read: not an end
+    def receive(self, bufsize):
+        stream = self.kind == "tcp"
+        if type(bufsize) is not int or not stream <= bufsize <= MAX_INT32:
+            _extras().bad_argument("receive: bufsize" if stream else "bufsize", bufsize)
+        buf = bytearray(bufsize)
+        try:
+            n = self.receive_into(buf, "receive")
+        except NetError as e:
+            if e.errno == EMSGSIZE:  # MessageTruncated: the datagram's first bytes
+                e.data = bytes(buf)
+            elif e.errno == EINVAL and bufsize == 0 and self._sock is not None:
+                return b""  # an empty datagram, into an empty buffer
+            raise
+        return bytes(buf) if n == bufsize else bytes(buf[:n])
+
+    def _received_nothing(self, buf, what):
+        """receive_into got 0 bytes: an empty buffer is EINVAL; on a stream
+        it is the end, unless the stream ended in a reset (which stays an
+        error: the data is cut)."""
+        if len(buf) == 0:
             raise invalid("%s: buffer is empty" % what)
+        if self._was_reset:
+            raise NetError(
+                ECONNRESET, "%s: connection was reset by the peer; data is missing" % what
+            )
 
     # -- connecting and closing -------------------------------------------------
 
@@ -361,50 +358,47 @@ class Socket:
         state = self._state
         if state != _STATE_CLOSED and not (state == _STATE_BOUND and self.kind == "udp"):
             raise NetError(EISCONN, "connect: socket is already %s" % STATE_NAMES[state])
-        check_host(host)
-        port = check_port(port)
+        port = check_address(host, port)
         family = self._family if self._sock is not None else self._forced
-        entries = resolve_entries(host, port, family, self.kind, preferred_family=self._preferred)
+        entries = resolve_entries(host, port, family, self.kind, self._preferred)
         sticky = self._config and self._config.preferred_endpoint
         if sticky is not None:
             entries = _extras().prefer(entries, sticky)
+        p = self._p
         error = None
         for entry in entries:
+            fresh = self._sock is None
+            if fresh:
+                self._open(entry[0])
             try:
-                self._connect_to(entry)
-            except NetError as e:
-                error = e
+                if fresh and p.picks_local_port:
+                    self._bind_local(entry[0])
+                p.connect(self._sock, entry[3], _CONNECT_TIMEOUT_MS)
+            except Exception as e:
+                if fresh:
+                    self._drop()  # a fresh socket per address: esp32 cannot reuse a failed one
+                    self._local = None
+                error = fail(e, "connect to %s port %d" % (entry[1], port))
                 continue
             if sticky is not None:
                 sticky._entry = entry  # IP stickiness: try it first next time
-            self._remote = (unmap(entry[1]), entry[2], host)
+            numeric = entry[1]
+            if numeric[:7].lower() == "::ffff:" and "." in numeric:  # IPv4-mapped
+                numeric = numeric[7:]
+            self._remote = (numeric, port, host)
+            # Asked on first use: on a modem, local_address is an AT round trip.
+            self._local_pending = True
             self._state = _STATE_CONNECTED
             return
         raise error
-
-    def _connect_to(self, entry):
-        family, host, port, addr = entry
-        fresh = self._sock is None
-        if fresh:
-            self._open(family)
-        try:
-            if fresh and self._p.picks_local_port:
-                self._bind_local(family)
-            self._p.connect(self._sock, addr, _CONNECT_TIMEOUT_MS)
-        except Exception as e:
-            if fresh:
-                self._drop()  # a fresh socket per address: esp32 cannot reuse a failed one
-                self._local = None
-            raise fail(e, "connect to %s port %d" % (host, port))
-        # Asked on first use: on a modem, local_address is an AT round trip.
-        self._local_pending = True
 
     def close(self):
         if self._cleaned:
             return
         self._drop()
-        self._forget_addresses()
-        self._state = _STATE_CLOSED
+        self._family = self._state = _STATE_CLOSED  # and AF_UNSPEC
+        self._remote = self._local = None
+        self._local_pending = False
 
     def cleanup(self):
         self.close()
@@ -450,23 +444,9 @@ class UdpSocket(Socket):
             self._received += len(buf)
             raise MessageTruncated(len(buf))
         if n == 0:
-            self._end_of_data(buf, what)
+            self._received_nothing(buf, what)
         self._received += n
         return n
-
-    def receive(self, bufsize):
-        check_size(bufsize)
-        buf = bytearray(bufsize)
-        try:
-            n = self.receive_into(buf, "receive")
-        except MessageTruncated as e:
-            e.data = bytes(buf)
-            raise
-        except NetError as e:
-            if bufsize or e.errno != EINVAL or self._sock is None:
-                raise
-            return b""  # an empty datagram, into an empty buffer
-        return bytes(buf) if n == bufsize else bytes(buf[:n])
 
 
 class TcpSocket(Socket):
@@ -489,22 +469,6 @@ class TcpSocket(Socket):
         if n is None:  # nothing there yet (MicroPython says None): wait for it
             n = self._recover(None, ticks_ms(), what, self._rx, (buf,), 0)
         if n == 0:
-            self._end_of_stream(buf, what)
+            self._received_nothing(buf, what)
         self._received += n
         return n
-
-    def receive(self, bufsize):
-        if type(bufsize) is not int or not 0 < bufsize <= MAX_INT32:
-            _extras().bad_argument("receive: bufsize", bufsize)
-        buf = bytearray(bufsize)
-        n = self.receive_into(buf, "receive")
-        return bytes(buf) if n == bufsize else bytes(buf[:n])
-
-    def _end_of_stream(self, buf, what):
-        """Zero bytes: the end of the stream, unless the buffer was empty or
-        the stream ended in a reset (which stays an error: the data is cut)."""
-        self._end_of_data(buf, what)
-        if self._was_reset:
-            raise NetError(
-                ECONNRESET, "%s: connection was reset by the peer; data is missing" % what
-            )
