@@ -49,8 +49,6 @@ def _lazy_module(name):
 
 
 def __getattr__(name):
-    import sys
-
     at = _CONSTANTS.find(" " + name + "=")
     if at >= 0:
         at += len(name) + 2
@@ -59,13 +57,11 @@ def __getattr__(name):
     module = _lazy_module(name)
     if module is None:  # a submodule: `from twinsock import platform`
         try:
-            load_or_enomem(lambda: __import__("twinsock." + name), name)
+            return load_or_enomem("twinsock." + name)
         except ImportError:
             raise AttributeError("module 'twinsock' has no attribute %r" % name)
-        return sys.modules["twinsock." + name]
     # Not `from twinsock import x`: MicroPython would ask this hook again.
-    load_or_enomem(lambda: __import__(module), module)
-    value = getattr(sys.modules[module], name, None)
+    value = getattr(load_or_enomem(module), name, None)
     if value is None:
         raise AttributeError("module 'twinsock' has no attribute %r" % name)
     globals()[name] = value  # next time: no hook

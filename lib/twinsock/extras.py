@@ -264,7 +264,8 @@ def _shutdown(self):
             pass
     if self._state != 1:
         try:
-            self._p.shutdown(self._sock)
+            # Without a real shutdown, closing is what tells the peer we are done.
+            getattr(self._p, "shutdown", self._p.close)(self._sock)
         except Exception as e:
             raise fail(e, "shutdown")
     self._state = 1  # SHUT DOWN
@@ -364,7 +365,10 @@ def _receive_from(self, bufsize):
 def _get_interface_name(self):
     _check_open(self, "get_interface_name")
     self._settle_local("get_interface_name")
-    return self._p.interface_name(self._sock, self._local[0] if self._local else None)
+    interface_name = getattr(self._p, "interface_name", None)
+    if interface_name is None:
+        raise unsupported("get_interface_name is not supported on platform %s" % self._p.name)
+    return interface_name(self._sock, self._local[0] if self._local else None)
 
 
 def _remote_part(self, what, index):
@@ -433,7 +437,8 @@ def _mtu(self):
     if self._config is not None and self._config.forced_mtu:
         return self._config.forced_mtu
     family = _family_of(self)
-    mtu = self._p.mtu(self._sock, family) if self._sock is not None else None
+    platform_mtu = getattr(self._p, "mtu", None)
+    mtu = platform_mtu(self._sock, family) if platform_mtu and self._sock is not None else None
     return mtu or FALLBACK_MTU[family]
 
 
@@ -454,6 +459,18 @@ def _wait_until(self, deadline):
     """True once readable, False at `deadline` (clock.deadline_after; None: no
     limit). The one wait that TLS engines use on their backend socket."""
     return self._wait_readable(ms_left(deadline))
+
+
+def receive_nothing(sock):
+    """UDP receive(0): takes one datagram; MessageTruncated unless it was empty."""
+    try:
+        n = sock.receive_into(bytearray(1), "receive")
+    except MessageTruncated:
+        n = 2
+    sock._received -= min(n, 1)
+    if n:
+        raise MessageTruncated(0, b"")
+    return b""
 
 
 def _has_buffered_data(self):

@@ -9,11 +9,8 @@
 # twinsock/extras.py and joins the socket classes on first use (__getattr__).
 try:
     from micropython import const
-except ImportError:  # CPython
-
-    def const(value):
-        return value
-
+except ImportError:  # CPython: const(x) is x
+    const = int
 
 from twinsock.clock import ticks_diff, ticks_ms
 from twinsock.errors import (
@@ -22,7 +19,6 @@ from twinsock.errors import (
     EAGAIN,
     EBADF,
     ECONNRESET,
-    EINVAL,
     EISCONN,
     EMSGSIZE,
     ENOMEM,
@@ -32,7 +28,6 @@ from twinsock.errors import (
     ETIMEDOUT,
     MessageTruncated,
     NetError,
-    describe,
     invalid,
 )
 
@@ -59,7 +54,7 @@ _current = None  # set here, or by twinsock.use_platform()
 
 def get():
     if _current is None:
-        use(load_or_enomem(_load_port, "the platform layer"))
+        use(load_or_enomem("twinsock_port").load())
     return _current
 
 
@@ -71,28 +66,28 @@ def use(platform):
     platform.initialize()
 
 
-def _load_port():
-    import twinsock_port
-
-    return twinsock_port.load()
-
-
-def load_or_enomem(load, what):
-    """`load()` (an import on first use); a heap too small for the code is
-    NetError(ENOMEM), and what the failed import left behind is dropped."""
+def load_or_enomem(name, load=None):
+    """Module `name`, imported on first use (or, given `load`, what load()
+    returns); a heap too small for the code is NetError(ENOMEM), and what the
+    failed import left behind is dropped."""
     import sys
 
+    if load is None and name in sys.modules:
+        return sys.modules[name]
     before = set(sys.modules)
     try:
-        return load()
+        if load is not None:
+            return load()
+        __import__(name)
+        return sys.modules[name]
     except MemoryError:
-        for name in set(sys.modules) - before:
-            del sys.modules[name]
+        for loaded in set(sys.modules) - before:
+            del sys.modules[loaded]
         import gc
 
         gc.collect()
         free = getattr(gc, "mem_free", lambda: -1024)()
-        raise NetError(ENOMEM, "loading %s: out of memory (%d KB free)" % (what, free // 1024))
+        raise NetError(ENOMEM, "loading %s: out of memory (%d KB free)" % (name, free // 1024))
 
 
 def fail(exc, what):
@@ -102,7 +97,7 @@ def fail(exc, what):
     if isinstance(exc, AttributeError):  # a platform socket without that method
         return NetError(ENOTSUP, "%s: not supported on platform %s (%s)" % (what, get().name, exc))
     code = get().errno_of(exc)
-    return NetError(code, "%s: %s" % (what, describe(code, exc)))
+    return NetError(code, "%s: %s" % (what, load_or_enomem("twinsock.errtext").describe(code, exc)))
 
 
 # -- argument checks (their messages and the rarer ones: twinsock.extras) -------
@@ -137,14 +132,12 @@ def resolve_entries(host, port, family, kind, preferred_family=_AF_UNSPEC, passi
 
 
 def _extras():
-    import twinsock.extras
-
-    return twinsock.extras
+    return load_or_enomem("twinsock.extras")
 
 
 def __getattr__(name):
     # check_key, check_timeout, option_name, poll: with the rarer methods.
-    return getattr(load_or_enomem(_extras, "twinsock.extras"), name)
+    return getattr(_extras(), name)
 
 
 class Socket:
@@ -181,8 +174,7 @@ class Socket:
         # class the first time one is asked for.
         if name[:2] == "__":
             raise AttributeError(name)
-        extras = load_or_enomem(_extras, "twinsock.extras")
-        extras.install(Socket)
+        _extras().install(Socket)
         if not hasattr(Socket, name):
             raise AttributeError("twinsock socket has no attribute %r" % name)
         return getattr(self, name)
@@ -329,14 +321,14 @@ class Socket:
         stream = self.kind == "tcp"
         if type(bufsize) is not int or not stream <= bufsize <= MAX_INT32:
             _extras().bad_argument("receive: bufsize" if stream else "bufsize", bufsize)
+        if bufsize == 0:
+            return _extras().receive_nothing(self)
         buf = bytearray(bufsize)
         try:
             n = self.receive_into(buf, "receive")
         except NetError as e:
             if e.errno == EMSGSIZE:  # MessageTruncated: the datagram's first bytes
                 e.data = bytes(buf)
-            elif e.errno == EINVAL and bufsize == 0 and self._sock is not None:
-                return b""  # an empty datagram, into an empty buffer
             raise
         return bytes(buf) if n == bufsize else bytes(buf[:n])
 

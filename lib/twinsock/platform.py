@@ -54,7 +54,7 @@ def tls_engine():
     if _tls_engine is not None:
         return _tls_engine
     if _platform_engine is None:  # the first call imports it
-        _platform_engine = load_or_enomem(get().tls_engine, "the TLS engine") or False
+        _platform_engine = load_or_enomem("the TLS engine", get().tls_engine) or False
     return _platform_engine or None
 
 

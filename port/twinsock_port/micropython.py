@@ -58,10 +58,9 @@ class MicroPythonPlatform:
         return getattr(self, name)
 
     def initialize(self):
-        pass
+        pass  # the network interface is the application's to bring up
 
-    def cleanup(self):
-        pass
+    cleanup = initialize
 
     def resolve(self, host, port, family, kind, passive):
         af = (0, socket.AF_INET, getattr(socket, "AF_INET6", 10))[family]

@@ -133,16 +133,3 @@ def poll(self, raws, timeout_ms):
     for raw in raws:
         poller.register(raw, select.POLLIN)
     return [entry[0] for entry in poller.poll(-1 if timeout_ms is None else timeout_ms)]
-
-
-def shutdown(self, raw):
-    # No shutdown on MicroPython: closing is what tells the peer we are done.
-    raw.close()
-
-
-def mtu(self, raw, family):
-    return None  # twinsock falls back to the minimum MTU (576 / 1280)
-
-
-def interface_name(self, raw, local_host):
-    raise unsupported("get_interface_name is not supported on platform %s" % self.name)

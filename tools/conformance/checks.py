@@ -123,7 +123,10 @@ def overrides(name):
     from twinsock import platform
     from twinsock.porting import Platform
 
-    return getattr(type(platform.get()), name, None) is not getattr(Platform, name, None)
+    p = platform.get()
+    getattr(p, name, None)  # a built-in platform loads its rarer methods on first use
+    mine = getattr(type(p), name, None)
+    return mine is not None and mine is not getattr(Platform, name, None)
 
 
 _socket_attributes = None
