@@ -235,11 +235,8 @@ def _accept(self):
     except Exception as e:
         raw, host, port = self._recover(e, start, "accept", self._p.accept, (self._sock,), None)
     peer = net.TcpSocket(self._config)
-    peer._adopt(raw, self._family)
-    host = unmap(host)
-    peer._remote = (host, port, host)
-    peer._local = self._local
-    peer._local_pending = True
+    peer._adopt(raw, self._family())
+    peer._addresses = (host, port) + self._addresses[2:]  # a wildcard: asked on need
     peer._timeout = self._timeout
     peer._state = 3  # ACCEPTED
     return peer
@@ -257,7 +254,7 @@ def _at_once(timeout_ms):
 
 def _shutdown(self):
     _check_open(self, "shutdown")
-    if self._local_pending:  # a shutdown that closes the socket ends the asking
+    if _local_pending(self):  # a shutdown that closes the socket ends the asking
         try:
             self._settle_local("shutdown")
         except NetError:
@@ -300,7 +297,7 @@ def _send_to(self, data, host, port):
         raise NetError(EISCONN, "send_to: socket is connected; use send")
     if type(data) is str:
         raise invalid("send_to: data must be bytes-like, not str")
-    family = self._family if self._sock is not None else self._forced
+    family = self._family() if self._sock is not None else self._forced
     entry = resolve_entries(host, port, family, "udp", self._preferred)[0]
     if self._sock is None:
         self._start_datagrams(entry[0])
@@ -368,14 +365,16 @@ def _get_interface_name(self):
     interface_name = getattr(self._p, "interface_name", None)
     if interface_name is None:
         raise unsupported("get_interface_name is not supported on platform %s" % self._p.name)
-    return interface_name(self._sock, self._local[0] if self._local else None)
+    local_host = self._addresses[2]
+    return interface_name(self._sock, unmap(local_host) if local_host else None)
 
 
 def _remote_part(self, what, index):
     self._check_alive(what)
-    if self._remote is None:
+    host, port = self._addresses[:2]
+    if host is None:
         raise NetError(ENOTCONN, "%s: socket is not connected" % what)
-    return self._remote[index]
+    return port if index == 1 else (index == 2 and self._remote_name) or unmap(host)
 
 
 def _get_remote_host(self):
@@ -391,15 +390,22 @@ def _get_remote_hostname(self):
 
 
 def _learn_local(self):
-    remote_host = self._remote[0] if self._remote else None
-    local = self._p.local_address(self._sock, self._local, remote_host)
+    remote_host, _, host, port = self._addresses
+    bound = None if host is None else (host, port)
+    local = self._p.local_address(self._sock, bound, remote_host and unmap(remote_host))
     if local is not None:
-        self._local = (unmap(local[0]), local[1])
+        self._addresses = self._addresses[:2] + (local[0], local[1])
+
+
+def _local_pending(self):
+    """Connected or accepted, and the local host not learnt yet: asked on
+    first need (on a modem, local_address is an AT round trip)."""
+    host = self._addresses[2]
+    return self._state in (3, 4) and (host is None or host in ("0.0.0.0", "::"))
 
 
 def _settle_local(self, what):
-    if self._local_pending:
-        self._local_pending = False
+    if _local_pending(self):
         try:
             self._learn_local()
         except Exception as e:
@@ -409,13 +415,14 @@ def _settle_local(self, what):
 def _local_part(self, what, index):
     self._check_alive(what)
     self._settle_local(what)
-    if self._local is None:
+    host, port = self._addresses[2:]
+    if host is None:
         if self._sock is not None:  # connected, but the platform cannot tell
             raise unsupported(
                 "%s: platform %s cannot tell the local address" % (what, self._p.name)
             )
         raise NetError(ENOTCONN, "%s: socket is neither bound nor connected" % what)
-    return self._local[index]
+    return port if index else unmap(host)
 
 
 def _get_local_host(self):
@@ -430,7 +437,7 @@ def _get_local_port(self):
 
 
 def _family_of(self):
-    return self._family or self._forced or self._preferred or 1
+    return self._family() or self._forced or self._preferred or 1
 
 
 def _mtu(self):
@@ -480,7 +487,7 @@ def _has_buffered_data(self):
 def _get_opt(self, key):
     check_key(key, "get_opt")
     if key == 2:
-        return self._family
+        return self._family()
     if key == 3:
         return self._mtu()
     if key == 4:

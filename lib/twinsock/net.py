@@ -156,10 +156,13 @@ class Socket:
     _forced = _AF_UNSPEC
     _preferred = _AF_UNSPEC
     _cleaned = False
-    _family = _AF_UNSPEC
-    _remote = None  # (numeric host, port, host given to connect)
-    _local = None  # (host, port) bound or learnt
-    _local_pending = False  # connected: ask the platform on first need
+    # Addresses as the platform gave them (an IPv4-mapped host stays mapped:
+    # it tells the family); twinsock.extras unmaps them for the queries.
+    # (remote host, remote port, local host, local port), None where unknown;
+    # one tuple, as a board pays for each attribute and object per socket. A
+    # local wildcard host is asked for on need.
+    _addresses = (None, None, None, None)
+    _remote_name = None  # the host given to connect, where not the numeric one
     _was_reset = False
     _rx = None  # the platform's receiver for _sock
 
@@ -200,8 +203,7 @@ class Socket:
 
     def _adopt(self, raw, family):
         p = self._p
-        self._sock = raw
-        self._family = family
+        self._sock = raw  # its family shows in the addresses (_family)
         self._poller = p.poller(raw)
         self._rx = p.datagram_receiver(raw) if self.kind == "udp" else p.stream_receiver(raw)
 
@@ -217,6 +219,13 @@ class Socket:
                 self._p.close(raw)
             except Exception:  # noqa: BLE001 - closing must never fail
                 pass
+
+    def _family(self):
+        """AF_INET4/AF_INET6 of the open platform socket (AF_UNSPEC: none)."""
+        host = self._addresses[0] or self._addresses[2]
+        if self._sock is None or host is None:
+            return _AF_UNSPEC
+        return 2 if ":" in host else _AF_INET4
 
     def _bind_local(self, family, host=None, port=0):
         """Bind to host:port. Port 0 where the platform cannot tell which port
@@ -234,7 +243,7 @@ class Socket:
                 if attempt + 1 < tries and p.errno_of(e) == EADDRINUSE:
                     continue
                 raise fail(e, "bind to %s port %d" % (host, chosen))
-            self._local = (host, chosen)
+            self._addresses = self._addresses[:2] + (host, chosen)
             return
 
     # -- checks and errors (slow paths) -------------------------------------
@@ -351,7 +360,7 @@ class Socket:
         if state != _STATE_CLOSED and not (state == _STATE_BOUND and self.kind == "udp"):
             raise NetError(EISCONN, "connect: socket is already %s" % STATE_NAMES[state])
         port = check_address(host, port)
-        family = self._family if self._sock is not None else self._forced
+        family = self._family() if self._sock is not None else self._forced
         entries = resolve_entries(host, port, family, self.kind, self._preferred)
         sticky = self._config and self._config.preferred_endpoint
         if sticky is not None:
@@ -369,17 +378,14 @@ class Socket:
             except Exception as e:
                 if fresh:
                     self._drop()  # a fresh socket per address: esp32 cannot reuse a failed one
-                    self._local = None
+                    self._addresses = Socket._addresses
                 error = fail(e, "connect to %s port %d" % (entry[1], port))
                 continue
             if sticky is not None:
                 sticky._entry = entry  # IP stickiness: try it first next time
-            numeric = entry[1]
-            if numeric[:7].lower() == "::ffff:" and "." in numeric:  # IPv4-mapped
-                numeric = numeric[7:]
-            self._remote = (numeric, port, host)
-            # Asked on first use: on a modem, local_address is an AT round trip.
-            self._local_pending = True
+            self._addresses = (entry[1], port) + self._addresses[2:]
+            if host != entry[1]:
+                self._remote_name = host
             self._state = _STATE_CONNECTED
             return
         raise error
@@ -388,9 +394,9 @@ class Socket:
         if self._cleaned:
             return
         self._drop()
-        self._family = self._state = _STATE_CLOSED  # and AF_UNSPEC
-        self._remote = self._local = None
-        self._local_pending = False
+        self._state = _STATE_CLOSED
+        self._addresses = Socket._addresses
+        self._remote_name = None
 
     def cleanup(self):
         self.close()
