@@ -593,7 +593,7 @@ OPTIONAL_ROWS = (
     ),
     (
         "receive_from",
-        lambda: _present(socket_has("recvfrom")),
+        lambda: _present(overrides("datagram_from_receiver")),
         check_receive_from,
         absent_receive_from,
     ),
@@ -605,7 +605,9 @@ OPTIONAL_ROWS = (
     ),
     (
         "send_to",
-        lambda: _present(overrides("bind"), socket_has("sendto"), socket_has("recvfrom")),
+        lambda: _present(
+            overrides("bind"), socket_has("sendto"), overrides("datagram_from_receiver")
+        ),
         check_send_to,
         absent_send_to,
     ),
