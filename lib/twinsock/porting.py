@@ -94,7 +94,22 @@ class Platform:
         return addr[0], addr[1]
 
     def datagram_from_receiver(self, raw):
-        raise self._missing("receive_from")
+        """Return receive_from(buf) -> (full length, host, port). This default
+        uses the socket's recvfrom(n) -> (data, address), one byte more than
+        asked to see truncation, and host_port()."""
+        recvfrom = getattr(raw, "recvfrom", None)
+        if recvfrom is None:
+            raise self._missing("receive_from")
+        host_port = self.host_port
+
+        def receive_from(buf):
+            data, addr = recvfrom(len(buf) + 1)
+            n = len(data)
+            buf[: min(n, len(buf))] = data[: len(buf)]
+            host, port = host_port(addr)
+            return n, host, port
+
+        return receive_from
 
     def peek_sender(self, raw):
         """(host, port) of the next queued datagram, leaving it queued (a

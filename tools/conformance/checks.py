@@ -593,20 +593,22 @@ OPTIONAL_ROWS = (
     ),
     (
         "receive_from",
-        lambda: _present(overrides("datagram_from_receiver")),
+        lambda: _present(overrides("datagram_from_receiver") or socket_has("recvfrom")),
         check_receive_from,
         absent_receive_from,
     ),
     (
         "receive_from_into",
-        lambda: _present(overrides("datagram_from_receiver")),
+        lambda: _present(overrides("datagram_from_receiver") or socket_has("recvfrom")),
         check_receive_from_into,
         absent_receive_from_into,
     ),
     (
         "send_to",
         lambda: _present(
-            overrides("bind"), socket_has("sendto"), overrides("datagram_from_receiver")
+            overrides("bind"),
+            socket_has("sendto"),
+            overrides("datagram_from_receiver") or socket_has("recvfrom"),
         ),
         check_send_to,
         absent_send_to,
