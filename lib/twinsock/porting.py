@@ -43,7 +43,11 @@ class Platform:
         pass
 
     def features(self):
-        return {"ipv6": False, "server": type(self).accept is not Platform.accept}
+        return {
+            "ipv6": False,
+            "server": type(self).accept is not Platform.accept,
+            "dtls_server": type(self).peek_sender is not Platform.peek_sender,
+        }
 
     def check_config(self, config):
         for field in _CONFIG_FIELDS:

@@ -39,7 +39,7 @@ class CPythonPlatform(Platform):
         config_fields = ("reuse_addr", "dscp")
 
     def features(self):
-        return {"ipv6": socket.has_ipv6, "server": True}
+        return {"ipv6": socket.has_ipv6, "server": True, "dtls_server": True}
 
     def tls_engine(self):
         try:

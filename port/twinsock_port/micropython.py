@@ -74,6 +74,8 @@ class MicroPythonPlatform:
         out = []
         for info in infos:
             addr = info[-1]
+            if addr is None:  # esp32: an AF_INET6 entry of an IPv4-only lwIP
+                continue
             ip, p = self._host_port(socket, addr)
             fam = 2 if ":" in ip else 1  # rp2 labels every entry AF_INET
             if (family and fam != family) or (fam == 2 and not self.profile.IPV6):

@@ -13,7 +13,9 @@ def install(cls):
 
 
 def features(self):
-    return {"ipv6": self.profile.IPV6, "server": True}
+    # DTLS server sockets learn their next client by peeking at a datagram:
+    # recvfrom takes MSG_PEEK on the unix port, and on boards since v1.26.
+    return {"ipv6": self.profile.IPV6, "server": True, "dtls_server": hasattr(socket, "MSG_PEEK")}
 
 
 def check_config(self, config):
@@ -39,10 +41,10 @@ def tls_missing(self, dtls):
 
 
 def no_delay(self, raw):
-    # Nagle against delayed ACKs costs a TLS handshake ~45 ms; the
-    # socket module has no constant for it (IPPROTO_TCP 6, TCP_NODELAY 1).
+    # Nagle against delayed ACKs costs a TLS handshake ~45 ms. esp32 (v1.23+) and
+    # lwIP ports name the option; the unix port does not (IPPROTO_TCP 6, TCP_NODELAY 1).
     try:
-        raw.setsockopt(6, 1, 1)
+        raw.setsockopt(getattr(socket, "IPPROTO_TCP", 6), getattr(socket, "TCP_NODELAY", 1), 1)
     except OSError:
         pass  # lwIP builds without the option: only slower
 
