@@ -131,6 +131,9 @@ def resolve_entries(host, port, family, kind, preferred_family=_AF_UNSPEC, passi
     return entries
 
 
+_SERVER_METHODS = ("bind", "accept", "shutdown", "send_to", "receive_from", "receive_from_into")
+
+
 def _extras():
     return load_or_enomem("twinsock.extras")
 
@@ -177,7 +180,10 @@ class Socket:
         # class the first time one is asked for.
         if name[:2] == "__":
             raise AttributeError(name)
-        _extras().install(Socket)
+        if name in _SERVER_METHODS:
+            load_or_enomem("twinsock.server").install(Socket)
+        else:
+            _extras().install(Socket)
         if not hasattr(Socket, name):
             raise AttributeError("twinsock socket has no attribute %r" % name)
         return getattr(self, name)
@@ -465,7 +471,16 @@ class TcpSocket(Socket):
             else:
                 n = None
         if n is None:  # nothing there yet (MicroPython says None): wait for it
-            n = self._recover(None, ticks_ms(), what, self._rx, (buf,), 0)
+            start = ticks_ms()
+            try:
+                # The usual wait inlined: no allocation on a stream that catches up.
+                if not self._wait_readable(self._timeout):
+                    raise self._timed_out(what)
+                n = self._rx(buf)
+            except Exception as e:
+                n = self._recover(e, start, what, self._rx, (buf,), 0)
+            if n is None:  # readiness that was not
+                n = self._recover(None, start, what, self._rx, (buf,), 0)
         if n == 0:
             self._received_nothing(buf, what)
         self._received += n
