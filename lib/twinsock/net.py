@@ -159,11 +159,11 @@ class Socket:
     _forced = _AF_UNSPEC
     _preferred = _AF_UNSPEC
     _cleaned = False
-    # Addresses as the platform gave them (an IPv4-mapped host stays mapped:
-    # it tells the family); twinsock.extras unmaps them for the queries.
-    # (remote host, remote port, local host, local port), None where unknown;
-    # one tuple, as a board pays for each attribute and object per socket. A
-    # local wildcard host is asked for on need.
+    # (remote host, remote port, local host, local port), None where unknown:
+    # one tuple, as a board pays for each attribute and object per socket. Hosts
+    # as the platform gave them (an IPv4-mapped one stays mapped: it tells the
+    # family; twinsock.extras unmaps them for the queries). A local wildcard
+    # host is asked for on need.
     _addresses = (None, None, None, None)
     _remote_name = None  # the host given to connect, where not the numeric one
     _was_reset = False
@@ -176,8 +176,8 @@ class Socket:
             _extras().configure(self, config)
 
     def __getattr__(self, name):
-        # The rest of the v-table: twinsock.extras puts its methods on this
-        # class the first time one is asked for.
+        # The rest of the v-table: twinsock.extras (or twinsock.server) puts
+        # its methods on this class the first time one is asked for.
         if name[:2] == "__":
             raise AttributeError(name)
         if name in _SERVER_METHODS:
