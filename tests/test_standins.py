@@ -95,6 +95,41 @@ for kind, name in ((socket.SOCK_DGRAM, "udp_limit"), (socket.SOCK_STREAM, "tcp_l
     out[name] = [len(opened), err]
     for x in opened:
         x.close()
+
+# v1.26+: recv/recvfrom flags. A peeked datagram stays queued; MSG_DONTWAIT on a
+# blocking socket with nothing queued is EAGAIN at once.
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for port in range(47200, 47400):
+    if code(u.bind, ("127.0.0.1", port)) is None:
+        break
+probe.sendto(b"peek", ("127.0.0.1", port))
+u.settimeout(2)
+peeked = u.recvfrom(10, socket.MSG_PEEK)
+taken = u.recvfrom(10)
+out["peek"] = [peeked[0].decode(), taken[0].decode()]
+t0 = time.ticks_ms()
+got = code(u.recv, 10, socket.MSG_DONTWAIT)
+out["dontwait"] = [got, time.ticks_diff(time.ticks_ms(), t0) < 500]
+u.close()
+# setsockopt options the board takes reach the socket (no "not implemented" warning)
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+out["sockopts"] = [opt for _, opt, _ in s._options]
+s.close()
+# getaddrinfo with family and type
+out["gai_dgram"] = socket.getaddrinfo("127.0.0.1", 80, socket.AF_INET, socket.SOCK_DGRAM)
+out["gai_af_inet6"] = code(socket.getaddrinfo, "localhost", 80, socket.AF_INET6) or [
+    [e[0], e[-1]] for e in socket.getaddrinfo("localhost", 80, socket.AF_INET6)]
+# what twinsock makes of it: TCP_NODELAY set for TLS, DTLS server sockets possible
+import twinsock, twinsock_port
+platform = twinsock_port.load(sys.argv[1])
+twinsock.use_platform(platform)
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+platform.no_delay(s)
+out["no_delay"] = [(level, opt) for level, opt, _ in s._options]
+s.close()
+out["dtls_server"] = twinsock.features()["dtls_server"]
 probe.close()
 print(json.dumps(out))
 """
@@ -103,7 +138,8 @@ print(json.dumps(out))
 def run_board(board, tmp_path):
     script = tmp_path / ("facts_%s.py" % board)
     script.write_text(SCRIPT)
-    env = dict(os.environ, MICROPYPATH=".frozen" + os.pathsep + str(STANDINS))
+    path = [".frozen", str(STANDINS), str(ROOT / "lib"), str(ROOT / "port")]
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(path))
     binary = ROOT / ".venv" / "bin" / "micropython"
     # "no-such-host.invalid" fails in a private namespace whose DNS is 127.0.0.1
     names = private_resolver.prefix(tmp_path / "names")
@@ -206,3 +242,27 @@ def test_rp2_pcb_limits(rp2, esp32):
     assert rp2["udp_limit"] == [2, 12]
     assert rp2["tcp_limit"] == [5, 12]
     assert esp32["udp_limit"] == [9, 23]  # about 10 sockets in all; the probe is one
+
+
+def test_recv_flags_since_v1_26(esp32, rp2):
+    for board in (esp32, rp2):
+        assert board["peek"] == ["peek", "peek"]
+        assert board["dontwait"] == [11, True]  # EAGAIN (11 in newlib and Linux), at once
+
+
+def test_setsockopt_options(esp32, rp2):
+    # esp32 since v1.23: TCP_NODELAY (1) and SO_BROADCAST (Linux 6 here)
+    assert esp32["sockopts"] == [1, 6]
+    assert rp2["sockopts"] == [1, 6]
+
+
+def test_esp32_getaddrinfo_honours_family_and_type(esp32, rp2):
+    assert esp32["gai_dgram"] == [[2, 2, 0, "127.0.0.1", ["127.0.0.1", 80]]]
+    assert esp32["gai_af_inet6"] == [[10, None]]  # IPv4-only lwIP: no address
+    assert rp2["gai_dgram"] == [[2, 1, 0, "", ["127.0.0.1", 80]]]
+
+
+def test_twinsock_uses_what_the_boards_have(esp32, rp2):
+    for board in (esp32, rp2):
+        assert board["no_delay"] == [[6, 1]]  # IPPROTO_TCP, TCP_NODELAY
+        assert board["dtls_server"] is True  # MSG_PEEK: DTLS server sockets work

@@ -1,8 +1,7 @@
 # SocketConfig: how a UDP/TCP socket is created (avs_net_socket_configuration_t).
-from twinsock.const import AF_INET4, AF_INET6, AF_UNSPEC
 from twinsock.errors import invalid
 
-FAMILIES = (AF_UNSPEC, AF_INET4, AF_INET6)
+FAMILIES = (0, 1, 2)  # AF_UNSPEC, AF_INET4, AF_INET6
 
 
 def check_family(value, what):
@@ -19,8 +18,8 @@ def _check_int(value, what, low, high):
 class SocketConfig:
     def __init__(
         self,
-        address_family=AF_UNSPEC,
-        preferred_family=AF_UNSPEC,
+        address_family=0,
+        preferred_family=0,
         forced_mtu=0,
         reuse_addr=False,
         preferred_endpoint=None,

@@ -1,39 +1,16 @@
-# The one home for twinsock's public constants (avs_net numbering).
-
-AF_UNSPEC = 0
-AF_INET4 = 1
-AF_INET6 = 2
-
-STATE_CLOSED = 0
-STATE_SHUTDOWN = 1
-STATE_BOUND = 2
-STATE_ACCEPTED = 3
-STATE_CONNECTED = 4
-
-OPT_RECV_TIMEOUT = 0
-OPT_STATE = 1
-OPT_ADDR_FAMILY = 2
-OPT_MTU = 3
-OPT_INNER_MTU = 4
-OPT_SESSION_RESUMED = 5
-OPT_BYTES_SENT = 6
-OPT_BYTES_RECEIVED = 7
-OPT_DANE_TLSA_ARRAY = 8
-OPT_HAS_BUFFERED_DATA = 9
-OPT_DTLS_HANDSHAKE_TIMEOUTS = 10
-OPT_CONNECTION_ID_RESUMED = 11
-OPT_PREFERRED_ADDR_FAMILY = 12
-OPT_FORCED_ADDR_FAMILY = 13
-
-TLS_DEFAULT = 0
-TLSv1_2 = 6
-TLSv1_3 = 7
-
-# avs_net defaults
+# avs_net's defaults. The public constants (AF_*, STATE_*, OPT_*, TLS*) have
+# their one home in twinsock/__init__.py; this module serves them too, for
+# code that imports them from here.
 DEFAULT_RECV_TIMEOUT_MS = 30000
 CONNECT_TIMEOUT_MS = 10000
 SEND_TIMEOUT_MS = 30000
 # IP + UDP header sizes, and the minimum MTUs avs_net assumes when the
-# platform cannot tell (576 for IPv4, 1280 for IPv6).
-UDP_HEADER = {AF_INET4: 28, AF_INET6: 48}
-FALLBACK_MTU = {AF_INET4: 576, AF_INET6: 1280}
+# platform cannot tell (576 for IPv4, 1280 for IPv6), by address family.
+UDP_HEADER = {1: 28, 2: 48}
+FALLBACK_MTU = {1: 576, 2: 1280}
+
+
+def __getattr__(name):
+    import twinsock
+
+    return getattr(twinsock, name)

@@ -36,10 +36,8 @@ EINPROGRESS = _pick("EINPROGRESS", 115)
 
 
 class NetError(OSError):
-    """Every twinsock failure: `errno` is one of the values above."""
-
-    def __init__(self, code, message):
-        super().__init__(code, message)
+    """Every twinsock failure: NetError(errno, message), `errno` one of the
+    values above."""
 
     def __str__(self):
         return "[Errno %d] %s" % (self.args[0], self.args[1])
@@ -57,14 +55,14 @@ class MessageTruncated(NetError):
         self.port = port
 
 
-class TLSError(NetError):
-    """A (D)TLS failure: `alert` is the TLS alert number or None, `lib_code`
-    the engine's own error code or None."""
+def __getattr__(name):
+    # TLSError lives with the TLS configuration: a board without TLS never
+    # loads it.
+    if name == "TLSError":
+        from twinsock.tlsconfig import TLSError
 
-    def __init__(self, message, code=EPROTO, alert=None, lib_code=None):
-        super().__init__(code, message)
-        self.alert = alert
-        self.lib_code = lib_code
+        return TLSError
+    raise AttributeError(name)
 
 
 def invalid(what):
@@ -73,31 +71,3 @@ def invalid(what):
 
 def unsupported(what):
     return NetError(ENOTSUP, what)
-
-
-_TEXT = {
-    EIO: "I/O error",
-    EBADF: "socket is closed",
-    ENOMEM: "out of memory",
-    EINVAL: "invalid argument",
-    EPIPE: "socket was shut down",
-    EMSGSIZE: "message too long",
-    EADDRINUSE: "address already in use",
-    EADDRNOTAVAIL: "address not available",
-    ENETUNREACH: "network unreachable",
-    ECONNRESET: "connection reset by peer",
-    EISCONN: "already connected",
-    ENOTCONN: "not connected",
-    ETIMEDOUT: "timed out",
-    ECONNREFUSED: "connection refused",
-    EHOSTUNREACH: "host unreachable",
-}
-
-
-def describe(code, exc=None):
-    """Words for errno `code`, with the platform's own text where it had any."""
-    text = _TEXT.get(code, "error %d" % code)
-    detail = exc.args[-1] if exc is not None and exc.args else None
-    if type(detail) is str and detail and detail.lower() != text.lower():
-        return "%s (%s)" % (text, detail)
-    return text

@@ -43,12 +43,31 @@ class Platform:
         pass
 
     def features(self):
-        return {"ipv6": False, "server": type(self).accept is not Platform.accept}
+        return {
+            "ipv6": False,
+            "server": type(self).accept is not Platform.accept,
+            "dtls_server": type(self).peek_sender is not Platform.peek_sender,
+        }
 
     def check_config(self, config):
         for field in _CONFIG_FIELDS:
             if getattr(config, field) and field not in self.config_fields:
                 raise self._missing("SocketConfig.%s" % field)
+
+    # -- how twinsock calls the required waiter and datagram_receiver ----------
+    # A built-in platform answers these directly, without a closure per
+    # socket; a platform of your own can leave them.
+
+    def poller(self, raw):
+        """The readiness handle twinsock keeps per socket for wait()."""
+        return self.waiter(raw)
+
+    def wait(self, poller, timeout_ms):
+        return poller(timeout_ms)
+
+    def receive_datagram(self, receiver, buf):
+        """`receiver` is what datagram_receiver(raw) returned."""
+        return receiver(buf)
 
     # -- optional socket operations -------------------------------------------
 
@@ -79,7 +98,22 @@ class Platform:
         return addr[0], addr[1]
 
     def datagram_from_receiver(self, raw):
-        raise self._missing("receive_from")
+        """Return receive_from(buf) -> (full length, host, port). This default
+        uses the socket's recvfrom(n) -> (data, address), one byte more than
+        asked to see truncation, and host_port()."""
+        recvfrom = getattr(raw, "recvfrom", None)
+        if recvfrom is None:
+            raise self._missing("receive_from")
+        host_port = self.host_port
+
+        def receive_from(buf):
+            data, addr = recvfrom(len(buf) + 1)
+            n = len(data)
+            buf[: min(n, len(buf))] = data[: len(buf)]
+            host, port = host_port(addr)
+            return n, host, port
+
+        return receive_from
 
     def peek_sender(self, raw):
         """(host, port) of the next queued datagram, leaving it queued (a

@@ -1,9 +1,19 @@
 # SSLConfig and its security modes (avs_net_ssl_configuration_t).
 from twinsock.config import SocketConfig
 from twinsock.const import TLS_DEFAULT, TLSv1_2, TLSv1_3
-from twinsock.errors import ERANGE, NetError, invalid
+from twinsock.errors import EPROTO, ERANGE, NetError, invalid
 
 _BYTES = (bytes, bytearray, memoryview)
+
+
+class TLSError(NetError):
+    """A (D)TLS failure: `alert` is the TLS alert number or None, `lib_code`
+    the engine's own error code or None."""
+
+    def __init__(self, message, code=EPROTO, alert=None, lib_code=None):
+        super().__init__(code, message)
+        self.alert = alert
+        self.lib_code = lib_code
 
 
 def _check_bytes(value, what, optional=False):

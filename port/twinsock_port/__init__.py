@@ -19,14 +19,9 @@ def load(name=None):
         from twinsock_port.cpython import CPythonPlatform
 
         return CPythonPlatform()
+    if name not in ("unix", "esp32", "rp2"):
+        raise ValueError("unknown twinsock platform %r" % name)
     from twinsock_port.micropython import MicroPythonPlatform
 
-    if name == "unix":
-        from twinsock_port import unix as profile
-    elif name == "esp32":
-        from twinsock_port import esp32 as profile
-    elif name == "rp2":
-        from twinsock_port import rp2 as profile
-    else:
-        raise ValueError("unknown twinsock platform %r" % name)
-    return MicroPythonPlatform(name, profile)
+    __import__("twinsock_port." + name)
+    return MicroPythonPlatform(name, sys.modules["twinsock_port." + name])

@@ -39,7 +39,7 @@ class CPythonPlatform(Platform):
         config_fields = ("reuse_addr", "dscp")
 
     def features(self):
-        return {"ipv6": socket.has_ipv6, "server": True}
+        return {"ipv6": socket.has_ipv6, "server": True, "dtls_server": True}
 
     def tls_engine(self):
         try:
@@ -68,7 +68,8 @@ class CPythonPlatform(Platform):
     def socket(self, family, kind, config):
         raw = socket.socket(_AF[family], _TYPE[kind])
         try:
-            self._apply(raw, family, config)
+            if config is not None:  # None: the defaults
+                self._apply(raw, family, config)
         except BaseException:
             raw.close()
             raise

@@ -1,15 +1,17 @@
 # MicroPython unix port: getaddrinfo/recvfrom/accept give raw sockaddr
 # bytearrays, refusal is ECONNREFUSED, and setsockopt reaches the kernel.
+from micropython import const
+
 IPV6 = True
 RESET_MEANS_REFUSED = False
 CONFIG_FIELDS = ("dscp", "priority")
 
-_IPPROTO_IP = 0
-_IP_TOS = 1
-_IPPROTO_IPV6 = 41
-_IPV6_TCLASS = 67
-_SOL_SOCKET = 1
-_SO_PRIORITY = 12
+_IPPROTO_IP = const(0)
+_IP_TOS = const(1)
+_IPPROTO_IPV6 = const(41)
+_IPV6_TCLASS = const(67)
+_SOL_SOCKET = const(1)
+_SO_PRIORITY = const(12)
 
 
 def host_port(socket, addr):

@@ -29,7 +29,6 @@ CLAIMS = {
     MINIMAL: {
         "bind",
         "accept",
-        "receive_from_into",
         "send_to",
         "get_local_host/port",
         "poll",

@@ -1,19 +1,28 @@
-# Stand-in for the rp2 (Pico W) port's `socket` module (extmod/modlwip.c), wrapping
-# the real unix-port socket. See standin_common.py for what every board shares.
+# Stand-in for the rp2 (Pico W) port's `socket` module, wrapping the real unix-port
+# socket. See standin_common.py for what every board shares.
 #
-# Imitated, from PLATFORMS.md and modlwip.c:
-# - getaddrinfo(host, port, family=0, ...) returns exactly ONE entry, always labelled
-#   AF_INET, even for an IPv6 address: (AF_INET, SOCK_STREAM, 0, "", (ip, port));
-#   the family argument picks the address type (v1.27+). port must be an int.
-#   DNS failure: OSError(-2).
-# - connect/bind/sendto need a numeric IP (ValueError "invalid arguments" otherwise;
-#   "" binds to any).
+# Pinned to firmware v1.27.0. Each rule names what it imitates in extmod/modlwip.c
+# (function names; read at micropython/micropython master of 2026 (1.29-preview),
+# whose lwIP socket code these releases share) or PLATFORMS.md:
+# - getaddrinfo(host, port, family=0, ...) (lwip_getaddrinfo) returns exactly ONE
+#   entry, always labelled AF_INET, even for an IPv6 address: (AF_INET,
+#   SOCK_STREAM, 0, "", (ip, port)); the family argument picks the address type
+#   (v1.27+). port must be an int. DNS failure: OSError(-2).
+# - connect/bind/sendto need a numeric IP (lwip_socket_connect/bind/sendto parse the
+#   address with netutils_parse_inet_addr: ValueError "invalid arguments"
+#   otherwise; "" binds to any).
+# - setsockopt (lwip_socket_setsockopt): SO_REUSEADDR, SO_BROADCAST,
+#   IP_ADD_MEMBERSHIP, TCP_NODELAY; anything else prints the "not implemented"
+#   warning.
+# - recv/recvfrom(n, flags) take MSG_PEEK and MSG_DONTWAIT since v1.26
+#   (lwip_socket_recv/lwip_socket_recvfrom).
 # - timeouts: ETIMEDOUT (110); EAGAIN at timeout 0; EINPROGRESS from a non-blocking
 #   connect.
-# - refusal is ECONNRESET; no fileno(); Linux errno numbers (MicroPython's own).
+# - refusal is ECONNRESET (lwIP's ERR_RST); no fileno(); Linux errno numbers
+#   (MicroPython's own).
 # - lwIP pcb limits: 4 UDP pcbs with one taken by mDNS (3 left) and 5 TCP pcbs
 #   (PLATFORMS.md "about"; listening and accepted sockets counted alike, a guess);
-#   udp_new()/tcp_new() failing gives OSError(ENOMEM).
+#   udp_new()/tcp_new() failing gives OSError(ENOMEM) (lwip_socket_make_new).
 # - the socket is dual-stack: its family follows the address it is used with (guess:
 #   lwIP pcbs created with IPADDR_TYPE_ANY, which the AF_INET label requires).
 # Not imitated: the 4-datagram receive queue (later datagrams dropped).
@@ -31,6 +40,9 @@ SO_BROADCAST = _c._socket.SO_BROADCAST
 IP_ADD_MEMBERSHIP = _c._socket.IP_ADD_MEMBERSHIP
 IPPROTO_IP = 0
 IPPROTO_TCP = 6
+TCP_NODELAY = 1
+MSG_PEEK = _c.MSG_PEEK
+MSG_DONTWAIT = _c.MSG_DONTWAIT
 
 
 def _numeric(host):
@@ -44,7 +56,7 @@ def _numeric(host):
 class Rp2Board(_c.Board):
     name = "rp2"
     connect_failure_latches = False
-    sockopts = (SO_REUSEADDR, SO_BROADCAST, IP_ADD_MEMBERSHIP)
+    sockopts = (SO_REUSEADDR, SO_BROADCAST, IP_ADD_MEMBERSHIP, TCP_NODELAY)
     socket_limits = {SOCK_DGRAM: 3, SOCK_STREAM: 5}
 
     def effective_timeout(self, timeout):

@@ -30,6 +30,15 @@ _MP_STREAM_POLL = 3
 _L = _errno  # the unix port raises Linux errno numbers
 _LINUX_EPIPE = 32  # a name MicroPython's errno module lacks
 
+MSG_PEEK = _socket.MSG_PEEK
+MSG_DONTWAIT = _socket.MSG_DONTWAIT
+
+
+def _op(flags, op):
+    # A MSG_DONTWAIT receive that finds nothing is EAGAIN on every board, not a timeout.
+    return "dontwait" if flags & MSG_DONTWAIT else op
+
+
 # Operations whose timeout the unix port reports as EAGAIN (recv/recvfrom/send) or
 # ETIMEDOUT (accept/connect) [run]; a board reports them its own way.
 _TIMED_OPS = ("recv", "recvfrom", "send", "sendto", "accept", "connect")
@@ -117,6 +126,8 @@ class Board:
         code = e.args[0] if e.args else None
         if not isinstance(code, int):
             return e
+        if op == "dontwait" and code == _L.EAGAIN:
+            return OSError(self.errno(_L.EAGAIN))
         if op in _TIMED_OPS and code in (_L.EAGAIN, _L.ETIMEDOUT, _L.EINPROGRESS):
             return OSError(self.timeout_error(op, sock._timeout))
         if code == _L.ECONNREFUSED:
@@ -262,8 +273,12 @@ class StandinSocket(io.IOBase):
         real = self._ensure_real(family)
         return self._do("sendto", real.sendto, data, self._real_addr(ip, addr[1]))
 
-    def recv(self, n):
-        return self._do("recv", self._ensure_real().recv, n)
+    # Since v1.26 recv/recvfrom take flags, MSG_PEEK and MSG_DONTWAIT (lwIP:
+    # extmod/modlwip.c lwip_socket_recv/recvfrom; esp32: modsocket.c socket_recv ->
+    # _socket_read_data, which gives up at once on MSG_DONTWAIT). The numbers are the
+    # unix port's, so the flags reach the real socket; the layer uses the names only.
+    def recv(self, n, flags=0):
+        return self._do(_op(flags, "recv"), self._ensure_real().recv, n, flags)
 
     def read(self, n=-1):
         return self._do("recv", self._ensure_real().read, n)
@@ -274,8 +289,8 @@ class StandinSocket(io.IOBase):
             return self._do("recv", real.readinto, buf)
         return self._do("recv", real.readinto, buf, n)
 
-    def recvfrom(self, n):
-        data, raw = self._do("recvfrom", self._ensure_real().recvfrom, n)
+    def recvfrom(self, n, flags=0):
+        data, raw = self._do(_op(flags, "recvfrom"), self._ensure_real().recvfrom, n, flags)
         return data, decode_sockaddr(raw)
 
     def makefile(self, *args):

@@ -123,7 +123,10 @@ def overrides(name):
     from twinsock import platform
     from twinsock.porting import Platform
 
-    return getattr(type(platform.get()), name, None) is not getattr(Platform, name, None)
+    p = platform.get()
+    getattr(p, name, None)  # a built-in platform loads its rarer methods on first use
+    mine = getattr(type(p), name, None)
+    return mine is not None and mine is not getattr(Platform, name, None)
 
 
 _socket_attributes = None
@@ -590,19 +593,23 @@ OPTIONAL_ROWS = (
     ),
     (
         "receive_from",
-        lambda: _present(socket_has("recvfrom")),
+        lambda: _present(overrides("datagram_from_receiver") or socket_has("recvfrom")),
         check_receive_from,
         absent_receive_from,
     ),
     (
         "receive_from_into",
-        lambda: _present(overrides("datagram_from_receiver")),
+        lambda: _present(overrides("datagram_from_receiver") or socket_has("recvfrom")),
         check_receive_from_into,
         absent_receive_from_into,
     ),
     (
         "send_to",
-        lambda: _present(overrides("bind"), socket_has("sendto"), socket_has("recvfrom")),
+        lambda: _present(
+            overrides("bind"),
+            socket_has("sendto"),
+            overrides("datagram_from_receiver") or socket_has("recvfrom"),
+        ),
         check_send_to,
         absent_send_to,
     ),
