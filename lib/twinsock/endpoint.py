@@ -2,12 +2,11 @@
 # connect to the next. Loaded on first use (twinsock.resolve,
 # twinsock.ResolvedEndpoint).
 from twinsock import net
-from twinsock.config import check_family
+from twinsock.checks import check_host, check_port
 from twinsock.errors import invalid
-from twinsock.extras import check_host, check_port, prefer, unmap
 from twinsock.net import resolve_entries
 
-__all__ = ("ResolvedEndpoint", "resolve", "check_host", "check_port", "prefer")
+__all__ = ("ResolvedEndpoint", "resolve", "check_host", "check_port")
 
 
 class ResolvedEndpoint:
@@ -19,6 +18,8 @@ class ResolvedEndpoint:
     def get_host_port(self):
         if self._entry is None:
             raise invalid("ResolvedEndpoint is empty: nothing was resolved into it")
+        from twinsock.extras import unmap
+
         return unmap(self._entry[1]), self._entry[2]
 
     def __repr__(self):
@@ -48,6 +49,9 @@ def resolve(
     v4mapped=False,
     preferred_endpoint=None,
 ):
+    from twinsock.config import check_family
+    from twinsock.extras import prefer
+
     check_host(host)
     port = check_port(port)
     check_family(family, "family")

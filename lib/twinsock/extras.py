@@ -1,12 +1,14 @@
 # The part of the avs_net v-table most applications never call: address
-# queries, the rarer options, argument checks with their messages, the slow
-# send path, IP stickiness, poll() and features(). Loaded on first use:
-# install() puts the methods below on twinsock.net.Socket, so a board that
-# only connects, sends and receives never pays their heap. The server side
-# and datagrams to any address are in twinsock/server.py.
+# queries, the rarer options, the slow send path, IP stickiness, poll() and
+# features(). Loaded on first use: install() puts the methods below on
+# twinsock.net.Socket, so a board that only connects, sends and receives never
+# pays their heap. The argument checks are in twinsock/checks.py, what a (D)TLS
+# socket asks of its backend in twinsock/backend.py, the server side and
+# datagrams to any address in twinsock/server.py.
 from twinsock import net
+from twinsock.checks import check_key, check_timeout, option_name
 from twinsock.clock import ms_left
-from twinsock.const import FALLBACK_MTU, SEND_TIMEOUT_MS, UDP_HEADER
+from twinsock.const import SEND_TIMEOUT_MS
 from twinsock.errors import (
     EBADF,
     ENOTCONN,
@@ -16,14 +18,8 @@ from twinsock.errors import (
     invalid,
     unsupported,
 )
-from twinsock.net import MAX_INT32, fail
+from twinsock.net import fail
 
-_OPTION_NAMES = (
-    "OPT_RECV_TIMEOUT OPT_STATE OPT_ADDR_FAMILY OPT_MTU OPT_INNER_MTU OPT_SESSION_RESUMED "
-    "OPT_BYTES_SENT OPT_BYTES_RECEIVED OPT_DANE_TLSA_ARRAY OPT_HAS_BUFFERED_DATA "
-    "OPT_DTLS_HANDSHAKE_TIMEOUTS OPT_CONNECTION_ID_RESUMED OPT_PREFERRED_ADDR_FAMILY "
-    "OPT_FORCED_ADDR_FAMILY"
-)
 # OPT_STATE, OPT_ADDR_FAMILY, OPT_MTU, OPT_INNER_MTU, OPT_BYTES_SENT,
 # OPT_BYTES_RECEIVED, OPT_HAS_BUFFERED_DATA; and what only (D)TLS sockets have.
 _READ_ONLY = (1, 2, 3, 4, 6, 7, 9)
@@ -31,83 +27,11 @@ _SECURE_ONLY = (5, 8, 10, 11)
 _DEFAULT_CONFIG = []
 
 
-# What an argument must be, by the name the checks give it.
-_MUST_BE = {
-    "host": "a name or numeric address (a non-empty str)",
-    "address": "a name or numeric address (a non-empty str)",
-    "port": "an int 0..65535 or a numeric string",
-    "bufsize": "an int in 0..%d" % MAX_INT32,
-    "receive: bufsize": "an int in 1..%d" % MAX_INT32,
-}
-
-
-def bad_argument(what, value):
-    """The EINVAL for argument `what` (a name from _MUST_BE) given as `value`."""
-    raise invalid("%s must be %s, not %r" % (what, _MUST_BE.get(what, "valid"), value))
-
-
-def check_host(host, what="host"):
-    if type(host) is not str or not host or "\x00" in host or len(host) > 255:
-        bad_argument(what, host)
-    return host
-
-
-def check_port(port, what="port"):
-    """An int 0..65535 or a numeric string; anything else is EINVAL."""
-    if type(port) is not int or not 0 <= port <= 65535:
-        port = port_number(port, what)
-    return port
-
-
-def check_size(value, what="bufsize"):
-    if type(value) is not int or not 0 <= value <= MAX_INT32:
-        bad_argument(what, value)
-    return value
-
-
 def unmap(host):
     """'::ffff:1.2.3.4' -> '1.2.3.4'; other hosts unchanged."""
     if host[:7].lower() == "::ffff:" and "." in host:
         return host[7:]
     return host
-
-
-def port_number(port, what):
-    # ASCII digits only: int() takes other scripts' digits too
-    if type(port) is str and 0 < len(port) <= 5 and all("0" <= c <= "9" for c in port):
-        if int(port) <= 65535:
-            return int(port)
-    bad_argument(what, port)
-
-
-def check_buffer(buf, what):
-    kind = type(buf)
-    if kind is bytearray or kind is memoryview:
-        return
-    if buf is None or isinstance(buf, (bytes, str, int, float, list, tuple)):
-        raise invalid(
-            "%s: buffer must be a writable bytearray or memoryview, not %s" % (what, kind.__name__)
-        )
-
-
-def check_timeout(value, what):
-    if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT32):
-        raise invalid(
-            "%s must be None (no limit) or milliseconds as an int in 0..%d, not %r"
-            % (what, MAX_INT32, value)
-        )
-    return value
-
-
-def check_key(key, what):
-    if type(key) is not int:
-        raise invalid("%s: option key must be an int (OPT_*), not %r" % (what, key))
-
-
-def option_name(key):
-    if type(key) is int and 0 <= key < 14:
-        return _OPTION_NAMES.split()[key]
-    return repr(key)
 
 
 def default_config():
@@ -144,16 +68,18 @@ def prefer(entries, preferred_endpoint):
 
 
 def install(cls):
-    """Put the methods below on `cls` (twinsock.net.Socket)."""
+    """Put the methods below, and twinsock.backend's, on `cls` (twinsock.net.Socket)."""
+    from twinsock import backend
+
+    backend.install(cls)
     for name in _METHODS.split():
         setattr(cls, name, globals()["_" + name.lstrip("_")])
 
 
 _METHODS = (
     "get_interface_name get_remote_host get_remote_port get_remote_hostname get_local_host "
-    "get_local_port _learn_local _settle_local _mtu _inner_mtu _has_buffered_data _get_opt "
-    "_set_opt _send_failed _send_rest _wait_writable _wait_until "
-    "get_system_socket _poll_socket"
+    "get_local_port _learn_local _settle_local _has_buffered_data _get_opt _poll_socket "
+    "_set_opt _send_failed _send_rest _wait_writable _wait_until"
 )
 
 
@@ -278,28 +204,6 @@ def _get_local_port(self):
 
 
 # -- options --------------------------------------------------------------------
-
-
-def _family_of(self):
-    return self._family() or self._forced or self._preferred or 1
-
-
-def _mtu(self):
-    if self._config is not None and self._config.forced_mtu:
-        return self._config.forced_mtu
-    family = _family_of(self)
-    platform_mtu = getattr(self._p, "mtu", None)
-    mtu = platform_mtu(self._sock, family) if platform_mtu and self._sock is not None else None
-    return mtu or FALLBACK_MTU[family]
-
-
-def _inner_mtu(self):
-    return self._mtu() - UDP_HEADER[_family_of(self)]
-
-
-def _get_system_socket(self):
-    self._check_alive("get_system_socket")
-    return self._sock
 
 
 def _poll_socket(self):

@@ -100,16 +100,16 @@ def fail(exc, what):
     return NetError(code, "%s: %s" % (what, load_or_enomem("twinsock.errtext").describe(code, exc)))
 
 
-# -- argument checks (their messages and the rarer ones: twinsock.extras) -------
+# -- argument checks (their messages and the rarer ones: twinsock.checks) -------
 
 
 def check_address(host, port):
     """connect()'s arguments: a non-empty str host and a port 0..65535 (an int
     or a numeric string); anything else is EINVAL. Returns the int port."""
     if type(host) is not str or not host or "\x00" in host or len(host) > 255:
-        _extras().bad_argument("host", host)
+        _checks().bad_argument("host", host)
     if type(port) is not int or not 0 <= port <= 65535:
-        port = _extras().port_number(port, "port")
+        port = _checks().port_number(port, "port")
     return port
 
 
@@ -132,15 +132,23 @@ def resolve_entries(host, port, family, kind, preferred_family=_AF_UNSPEC, passi
 
 
 _SERVER_METHODS = ("bind", "accept", "shutdown", "send_to", "receive_from", "receive_from_into")
+# What a (D)TLS socket asks of its backend beyond connect, send and receive.
+_BACKEND_METHODS = ("get_system_socket", "_mtu", "_inner_mtu")
 
 
 def _extras():
     return load_or_enomem("twinsock.extras")
 
 
+def _checks():
+    return load_or_enomem("twinsock.checks")
+
+
 def __getattr__(name):
-    # check_key, check_timeout, option_name, poll: with the rarer methods.
-    return getattr(_extras(), name)
+    # The argument checks (check_key, option_name, ...) from their small
+    # module; poll and features with the rarer methods.
+    value = getattr(_checks(), name, None)
+    return getattr(_extras(), name) if value is None else value
 
 
 class Socket:
@@ -182,6 +190,8 @@ class Socket:
             raise AttributeError(name)
         if name in _SERVER_METHODS:
             load_or_enomem("twinsock.server").install(Socket)
+        elif name in _BACKEND_METHODS:
+            load_or_enomem("twinsock.backend").install(Socket)
         else:
             _extras().install(Socket)
         if not hasattr(Socket, name):
@@ -335,7 +345,7 @@ class Socket:
     def receive(self, bufsize):
         stream = self.kind == "tcp"
         if type(bufsize) is not int or not stream <= bufsize <= MAX_INT32:
-            _extras().bad_argument("receive: bufsize" if stream else "bufsize", bufsize)
+            _checks().bad_argument("receive: bufsize" if stream else "bufsize", bufsize)
         if bufsize == 0:
             return _extras().receive_nothing(self)
         buf = bytearray(bufsize)
@@ -432,7 +442,7 @@ class UdpSocket(Socket):
     def receive_into(self, buf, what="receive_into"):
         kind = type(buf)
         if kind is not bytearray and kind is not memoryview:
-            _extras().check_buffer(buf, what)
+            _checks().check_buffer(buf, what)
         start = ticks_ms()  # one deadline for the whole call
         p = self._p
         try:
@@ -459,7 +469,7 @@ class TcpSocket(Socket):
     def receive_into(self, buf, what="receive_into"):
         kind = type(buf)
         if kind is not bytearray and kind is not memoryview:
-            _extras().check_buffer(buf, what)
+            _checks().check_buffer(buf, what)
         try:
             # Read first, wait only when nothing is there: on a busy stream the
             # data is already waiting, and a poll per call costs up to half the

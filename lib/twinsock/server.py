@@ -2,16 +2,9 @@
 # send_to, receive_from and receive_from_into. Loaded on first use, like
 # twinsock/extras.py: install() puts these methods on twinsock.net.Socket.
 from twinsock import net
+from twinsock.checks import check_buffer, check_host, check_port, check_size
 from twinsock.errors import EISCONN, MessageTruncated, NetError, invalid, unsupported
-from twinsock.extras import (
-    _check_open,
-    _local_pending,
-    check_buffer,
-    check_host,
-    check_port,
-    check_size,
-    unmap,
-)
+from twinsock.extras import _check_open, _local_pending, unmap
 from twinsock.net import STATE_NAMES, fail, resolve_entries
 
 _WILDCARD = {1: "0.0.0.0", 2: "::"}

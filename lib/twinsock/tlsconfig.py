@@ -1,5 +1,4 @@
 # SSLConfig and its security modes (avs_net_ssl_configuration_t).
-from twinsock.config import SocketConfig
 from twinsock.const import TLS_DEFAULT, TLSv1_2, TLSv1_3
 from twinsock.errors import EPROTO, ERANGE, NetError, invalid
 
@@ -120,8 +119,14 @@ class SSLConfig:
         if type(self.use_connection_id) is not bool:
             raise invalid("SSLConfig.use_connection_id must be a bool")
         backend = self.backend_configuration
-        if backend is not None and not isinstance(backend, SocketConfig):
+        if backend is not None and not isinstance(backend, _socket_config()):
             raise invalid("SSLConfig.backend_configuration must be a SocketConfig or None")
+
+
+def _socket_config():
+    from twinsock.config import SocketConfig  # only when one is given: a board may never load it
+
+    return SocketConfig
 
 
 def check_handshake_timeouts(value, what):
