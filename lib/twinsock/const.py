@@ -11,6 +11,14 @@ FALLBACK_MTU = {1: 576, 2: 1280}
 
 
 def __getattr__(name):
-    import twinsock
+    # Read from twinsock's table without caching there: `from twinsock.const
+    # import OPT_...` (twinsock.tls takes twenty) would grow that module's dict.
+    from twinsock import _CONSTANTS
 
-    return getattr(twinsock, name)
+    at = _CONSTANTS.find(" " + name + "=")
+    if at < 0:
+        import twinsock
+
+        return getattr(twinsock, name)
+    at += len(name) + 2
+    return int(_CONSTANTS[at : _CONSTANTS.index(" ", at)])

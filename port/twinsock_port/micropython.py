@@ -1,8 +1,8 @@
 # MicroPython shim: what every MicroPython port shares. The few lines that
 # differ per port (unix, esp32, rp2) live in that port's profile module. This
 # holds what connecting, sending and receiving need; everything else
-# (server side, datagrams to any address, poll, TLS engine, ...) is in
-# micropython_extras.py and joins the class on first use.
+# (server side, datagrams to any address, poll, ...) is in micropython_extras.py,
+# what (D)TLS sockets ask in micropython_tls.py; both join the class on first use.
 try:
     import socket
 except ImportError:  # firmware before v1.19 has only the u-names
@@ -38,6 +38,7 @@ class MicroPythonPlatform:
     # No getsockname: the layer binds a port it chose before connecting, so
     # get_local_port() is known.
     picks_local_port = True
+    mtu = None  # no path MTU query: the layer assumes avs_net's minimum
 
     def __init__(self, name, profile):
         self.name = name
@@ -50,9 +51,14 @@ class MicroPythonPlatform:
     def __getattr__(self, name):
         if name[:2] == "__":
             raise AttributeError(name)
-        from twinsock_port import micropython_extras
+        from twinsock_port import micropython_tls
 
-        micropython_extras.install(MicroPythonPlatform)
+        if name in micropython_tls.NAMES:
+            micropython_tls.install(MicroPythonPlatform)
+        else:
+            from twinsock_port import micropython_extras
+
+            micropython_extras.install(MicroPythonPlatform)
         if not hasattr(MicroPythonPlatform, name):
             raise AttributeError("MicroPython platform has no %r" % name)
         return getattr(self, name)

@@ -1,14 +1,20 @@
 # The MicroPython shim's rarer half: server side, datagrams to any address,
-# poll, local addresses, configuration and the TLS engine. install() puts
-# these on MicroPythonPlatform the first time one is asked for.
+# poll, local addresses and configuration. install() puts these, and
+# micropython_tls.py's, on MicroPythonPlatform the first time one is asked for.
 from twinsock.errors import unsupported
 
+from twinsock_port import micropython_tls
 from twinsock_port.micropython import select, socket
 
 
 def install(cls):
+    micropython_tls.install(cls)
     for name, value in globals().items():
-        if name[:1] != "_" and callable(value) and name not in ("install", "unsupported"):
+        if (
+            name[:1] != "_"
+            and callable(value)
+            and name not in ("install", "unsupported", "micropython_tls")
+        ):
             setattr(cls, name, value)
 
 
@@ -24,29 +30,6 @@ def check_config(self, config):
             raise unsupported(
                 "SocketConfig.%s is not supported on platform %s" % (field, self.name)
             )
-
-
-def tls_engine(self):
-    try:
-        from twinsock_port import tls_micropython
-    except ImportError:  # firmware without the tls module
-        return None
-    return tls_micropython
-
-
-def tls_missing(self, dtls):
-    if dtls:
-        return "this firmware's tls module has no DTLS (needs v1.25+; PSK needs v1.28+)"
-    return "this firmware has no tls module (needs v1.23+) or no PSK support (v1.28+)"
-
-
-def no_delay(self, raw):
-    # Nagle against delayed ACKs costs a TLS handshake ~45 ms. esp32 (v1.23+) and
-    # lwIP ports name the option; the unix port does not (IPPROTO_TCP 6, TCP_NODELAY 1).
-    try:
-        raw.setsockopt(getattr(socket, "IPPROTO_TCP", 6), getattr(socket, "TCP_NODELAY", 1), 1)
-    except OSError:
-        pass  # lwIP builds without the option: only slower
 
 
 def listen(self, raw):
@@ -115,19 +98,6 @@ def datagram_from_receiver(self, raw):
         return n, host, port
 
     return receive_from
-
-
-def waiter(self, raw, writable=False):
-    poller = select.poll()
-    poller.register(raw, select.POLLOUT if writable else select.POLLIN)
-    ipoll = poller.ipoll  # ipoll allocates nothing per call
-
-    def wait(timeout_ms):
-        for _ in ipoll(-1 if timeout_ms is None else timeout_ms):
-            return True
-        return False
-
-    return wait
 
 
 def poll(self, raws, timeout_ms):
