@@ -34,9 +34,9 @@ def initialize():
 # Public names defined elsewhere, by module, loaded on first use. Every errno
 # name twinsock raises (ETIMEDOUT, ...) comes from twinsock.errors the same way.
 _LAZY = (
-    " config: SocketConfig endpoint: ResolvedEndpoint resolve extras: poll features"
+    " config: SocketConfig resolver: ResolvedEndpoint resolve extras: poll features"
     " platform: cleanup use_platform use_tls_engine tlsconfig: TLSError SSLConfig PskInfo"
-    " CertInfo tls: ssl_socket dtls_socket "
+    " certinfo: CertInfo tls: ssl_socket dtls_socket "
 )
 
 

@@ -64,15 +64,6 @@ def check_buffer(buf, what):
         )
 
 
-def check_timeout(value, what):
-    if value is not None and (type(value) is not int or not 0 <= value <= _MAX):
-        raise invalid(
-            "%s must be None (no limit) or milliseconds as an int in 0..%d, not %r"
-            % (what, _MAX, value)
-        )
-    return value
-
-
 def check_key(key, what):
     if type(key) is not int:
         raise invalid("%s: option key must be an int (OPT_*), not %r" % (what, key))

@@ -40,7 +40,7 @@ class SocketConfig:
         self.validate()
 
     def validate(self):
-        from twinsock.endpoint import ResolvedEndpoint
+        from twinsock.resolver import ResolvedEndpoint
 
         check_family(self.address_family, "SocketConfig.address_family")
         check_family(self.preferred_family, "SocketConfig.preferred_family")

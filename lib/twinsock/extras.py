@@ -6,7 +6,7 @@
 # socket asks of its backend in twinsock/backend.py, the server side and
 # datagrams to any address in twinsock/server.py.
 from twinsock import net
-from twinsock.checks import check_key, check_timeout, option_name
+from twinsock.checks import check_key, option_name
 from twinsock.clock import ms_left
 from twinsock.const import SEND_TIMEOUT_MS
 from twinsock.errors import (
@@ -18,7 +18,7 @@ from twinsock.errors import (
     invalid,
     unsupported,
 )
-from twinsock.net import fail
+from twinsock.net import MAX_INT32, fail
 
 # OPT_STATE, OPT_ADDR_FAMILY, OPT_MTU, OPT_INNER_MTU, OPT_BYTES_SENT,
 # OPT_BYTES_RECEIVED, OPT_HAS_BUFFERED_DATA; and what only (D)TLS sockets have.
@@ -32,6 +32,15 @@ def unmap(host):
     if host[:7].lower() == "::ffff:" and "." in host:
         return host[7:]
     return host
+
+
+def check_timeout(value, what):
+    if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT32):
+        raise invalid(
+            "%s must be None (no limit) or milliseconds as an int in 0..%d, not %r"
+            % (what, MAX_INT32, value)
+        )
+    return value
 
 
 def default_config():

@@ -1,8 +1,9 @@
-# SSLConfig and its security modes (avs_net_ssl_configuration_t).
-from twinsock.const import TLS_DEFAULT, TLSv1_2, TLSv1_3
+# SSLConfig and its security modes (avs_net_ssl_configuration_t). Loaded with
+# the first secure socket: kept lean, every check raises through _bad() with
+# one message shape ("<field> must be <what>, not <value>"). CertInfo is in
+# twinsock/certinfo.py, served from here on first use: a PSK client never
+# loads it.
 from twinsock.errors import EPROTO, ERANGE, NetError, invalid
-
-_BYTES = (bytes, bytearray, memoryview)
 
 
 class TLSError(NetError):
@@ -15,62 +16,41 @@ class TLSError(NetError):
         self.lib_code = lib_code
 
 
-def _check_bytes(value, what, optional=False):
-    if optional and value is None:
+def _bad(what, must, value):
+    raise invalid("%s must be %s, not %r" % (what, must, value))
+
+
+def _bytes(value, what, many=False):
+    """Non-empty bytes as bytes (None stays None where `many` is None); with
+    `many`, bytes or a list of them, as a tuple."""
+    if many:
+        value = (value,) if isinstance(value, (bytes, bytearray, memoryview)) else value
+        if type(value) not in (list, tuple):
+            _bad(what, "bytes or a list of bytes", type(value).__name__)
+        return tuple(_bytes(item, what) for item in value)
+    if value is None and many is None:
         return None
-    if not isinstance(value, _BYTES) or not len(value):
-        raise invalid(
-            "%s must be non-empty bytes (PEM or DER), not %r" % (what, type(value).__name__)
-        )
+    if not isinstance(value, (bytes, bytearray, memoryview)) or not len(value):
+        _bad(what, "non-empty bytes (PEM or DER)", type(value).__name__)
     return bytes(value)
-
-
-def _check_bytes_list(value, what):
-    if isinstance(value, _BYTES):
-        value = (value,)
-    if not isinstance(value, (list, tuple)):
-        raise invalid("%s must be bytes or a list of bytes" % what)
-    return tuple(_check_bytes(item, what) for item in value)
 
 
 class PskInfo:
     """Pre-shared key: identity and key, both raw bytes."""
 
     def __init__(self, identity, key):
-        self.identity = _check_bytes(identity, "PskInfo.identity")
-        self.key = _check_bytes(key, "PskInfo.key")
+        self.identity = _bytes(identity, "PskInfo.identity")
+        self.key = _bytes(key, "PskInfo.key")
 
     def __repr__(self):
         return "PskInfo(identity=%r, key=<%d bytes>)" % (self.identity, len(self.key))
-
-
-class CertInfo:
-    """Certificates: trusted CAs, own certificate and key, CRLs; bytes only."""
-
-    def __init__(
-        self,
-        trusted_certs=(),
-        client_cert=None,
-        client_key=None,
-        server_cert_validation=True,
-        crls=(),
-    ):
-        self.trusted_certs = _check_bytes_list(trusted_certs, "CertInfo.trusted_certs")
-        self.client_cert = _check_bytes(client_cert, "CertInfo.client_cert", True)
-        self.client_key = _check_bytes(client_key, "CertInfo.client_key", True)
-        if (self.client_cert is None) != (self.client_key is None):
-            raise invalid("CertInfo.client_cert and client_key go together")
-        if type(server_cert_validation) is not bool:
-            raise invalid("CertInfo.server_cert_validation must be a bool")
-        self.server_cert_validation = server_cert_validation
-        self.crls = _check_bytes_list(crls, "CertInfo.crls")
 
 
 class SSLConfig:
     def __init__(
         self,
         security,
-        version=TLS_DEFAULT,
+        version=0,  # TLS_DEFAULT
         server_name_indication=None,
         session_resumption_buffer=None,
         dtls_handshake_timeouts=(1000, 60000),
@@ -89,54 +69,56 @@ class SSLConfig:
         self.validate()
 
     def validate(self):
-        if not isinstance(self.security, (PskInfo, CertInfo)):
-            raise invalid("SSLConfig.security must be a PskInfo or a CertInfo")
-        if self.version not in (TLS_DEFAULT, TLSv1_2, TLSv1_3) or type(self.version) is not int:
-            raise invalid("SSLConfig.version must be TLS_DEFAULT, TLSv1_2 or TLSv1_3")
-        sni = self.server_name_indication
-        if sni is not None:
-            if type(sni) is not str or not sni:
-                raise invalid("SSLConfig.server_name_indication must be a non-empty str or None")
-            if len(sni) > 255:
-                raise NetError(ERANGE, "SSLConfig.server_name_indication is over 255 characters")
-            if "\x00" in sni or not all(
-                0 < len(label) <= 63 for label in sni.rstrip(".").split(".")
-            ):
-                # a NUL would cut the name mbedTLS verifies against; labels are 1..63
-                raise invalid("SSLConfig.server_name_indication is not a host name: %r" % sni[:64])
-        buf = self.session_resumption_buffer
-        if buf is not None and not isinstance(buf, bytearray):
-            raise invalid("SSLConfig.session_resumption_buffer must be a bytearray or None")
+        security = self.security
+        if not isinstance(security, PskInfo) and not isinstance(security, __getattr__("CertInfo")):
+            _bad("SSLConfig.security", "a PskInfo or a CertInfo", type(security).__name__)
+        value = self.version
+        if type(value) is not int or value not in (0, 6, 7):
+            _bad("SSLConfig.version", "TLS_DEFAULT, TLSv1_2 or TLSv1_3", value)
+        value = self.server_name_indication
+        what = "SSLConfig.server_name_indication"
+        if value is not None:
+            if type(value) is not str or not value:
+                _bad(what, "a non-empty str or None", value)
+            if len(value) > 255:
+                raise NetError(ERANGE, what + " is over 255 characters")
+            # a NUL would cut the name mbedTLS verifies against; labels are 1..63
+            for label in value.rstrip(".").split("."):
+                if not 0 < len(label) <= 63 or "\x00" in label:
+                    _bad(what, "a host name", value[:64])
+        value = self.session_resumption_buffer
+        if value is not None and type(value) is not bytearray:
+            _bad("SSLConfig.session_resumption_buffer", "a bytearray or None", type(value).__name__)
         self.dtls_handshake_timeouts = check_handshake_timeouts(
             self.dtls_handshake_timeouts, "SSLConfig.dtls_handshake_timeouts"
         )
-        suites = self.ciphersuites
-        if suites is not None:
-            if not isinstance(suites, (list, tuple)) or not all(
-                type(s) is int and 0 <= s <= 0xFFFF for s in suites
-            ):
-                raise invalid("SSLConfig.ciphersuites must be a list of IANA ids (ints) or None")
+        value = self.ciphersuites
+        if value is not None:
+            ok = type(value) in (list, tuple)
+            for suite in value if ok else ():
+                ok = ok and type(suite) is int and 0 <= suite <= 0xFFFF
+            if not ok:
+                _bad("SSLConfig.ciphersuites", "a list of IANA ids (ints) or None", value)
         if type(self.use_connection_id) is not bool:
-            raise invalid("SSLConfig.use_connection_id must be a bool")
-        backend = self.backend_configuration
-        if backend is not None and not isinstance(backend, _socket_config()):
-            raise invalid("SSLConfig.backend_configuration must be a SocketConfig or None")
+            _bad("SSLConfig.use_connection_id", "a bool", self.use_connection_id)
+        value = self.backend_configuration
+        if value is not None:
+            from twinsock.config import SocketConfig  # only when one is given
 
-
-def _socket_config():
-    from twinsock.config import SocketConfig  # only when one is given: a board may never load it
-
-    return SocketConfig
+            if not isinstance(value, SocketConfig):
+                _bad("SSLConfig.backend_configuration", "a SocketConfig or None", value)
 
 
 def check_handshake_timeouts(value, what):
-    if (
-        not isinstance(value, (tuple, list))
-        or len(value) != 2
-        or not all(type(v) is int for v in value)
-        or not 0 < value[0] <= value[1]
-    ):
-        raise invalid(
-            "%s must be (min_ms, max_ms) ints with 0 < min <= max, not %r" % (what, value)
-        )
+    ok = type(value) in (tuple, list) and len(value) == 2
+    if not (ok and type(value[0]) is int and type(value[1]) is int and 0 < value[0] <= value[1]):
+        _bad(what, "(min_ms, max_ms) ints with 0 < min <= max", value)
     return tuple(value)
+
+
+def __getattr__(name):
+    if name == "CertInfo":
+        from twinsock.certinfo import CertInfo
+
+        return CertInfo
+    raise AttributeError(name)
