@@ -13,6 +13,8 @@ FALLBACK_MTU = {1: 576, 2: 1280}
 def __getattr__(name):
     # Read from twinsock's table without caching there: `from twinsock.const
     # import OPT_...` (twinsock.tls takes twenty) would grow that module's dict.
+    if name[:2] == "__":  # CPython's import machinery asks for __path__ and more
+        raise AttributeError(name)
     from twinsock import _CONSTANTS
 
     at = _CONSTANTS.find(" " + name + "=")

@@ -147,6 +147,8 @@ def _checks():
 def __getattr__(name):
     # The argument checks (check_key, option_name, ...) from their small
     # module; poll and features with the rarer methods.
+    if name[:2] == "__":  # CPython's import machinery asks for __path__ and more
+        raise AttributeError(name)
     value = getattr(_checks(), name, None)
     return getattr(_extras(), name) if value is None else value
 
