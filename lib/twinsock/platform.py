@@ -1,41 +1,12 @@
-# Registering a platform or a TLS engine of one's own, and finding the TLS
-# engine. Loaded on first use; the platform in use lives in twinsock.net.
+# Registering a TLS engine of one's own, and finding the TLS engine. Loaded on
+# first use; the platform in use lives in twinsock.net, use_platform() in
+# twinsock.porting (served from here too), as a TLS socket never needs it.
 from twinsock import net
 from twinsock.errors import invalid
-from twinsock.net import fail, get, load_or_enomem
-
-__all__ = (
-    "use_platform",
-    "use_tls_engine",
-    "tls_engine",
-    "cleanup",
-    "initialize",
-    "get",
-    "fail",
-    "load_or_enomem",
-)
+from twinsock.net import fail, get, load_or_enomem  # noqa: F401 - served from here too
 
 _tls_engine = None  # registered with use_tls_engine()
 _platform_engine = None  # the platform's own, once loaded (False: it has none)
-
-
-def use_platform(platform):
-    """Register `platform` (a twinsock.porting.Platform, or a built-in one from
-    twinsock_port.load()) for every later call."""
-    global _platform_engine
-    from twinsock.porting import check
-
-    missing = check(platform)
-    if missing:
-        name = getattr(platform, "name", None)
-        if name is None:
-            raise invalid("use_platform: %r is not a twinsock.porting.Platform" % (platform,))
-        raise invalid("use_platform: platform %s lacks %s()" % (name, "(), ".join(missing)))
-    current = net._current
-    if current is not None and current is not platform:
-        current.cleanup()
-    _platform_engine = None
-    net.use(platform)
 
 
 def use_tls_engine(engine):
@@ -67,3 +38,11 @@ def cleanup():
     if current is not None:
         current.cleanup()
         current.initialize()  # stays usable: the next call finds it ready
+
+
+def __getattr__(name):
+    if name == "use_platform":
+        from twinsock.porting import use_platform
+
+        return use_platform
+    raise AttributeError(name)

@@ -3,7 +3,7 @@
 # A platform subclasses Platform and implements the REQUIRED methods; the
 # optional ones below have defaults here, which either fall back to what
 # avs_net does without the feature or raise NetError(ENOTSUP) naming it.
-from twinsock.errors import unsupported
+from twinsock.errors import invalid, unsupported
 
 # Methods a platform must implement (the minimal port): name resolution, a
 # socket, connect, close, waiting, receiving, and errno mapping.
@@ -143,3 +143,21 @@ class Platform:
 def check(platform):
     """The names of REQUIRED methods `platform` lacks (empty when complete)."""
     return [name for name in REQUIRED if not callable(getattr(platform, name, None))]
+
+
+def use_platform(platform):
+    """Register `platform` (a twinsock.porting.Platform, or a built-in one from
+    twinsock_port.load()) for every later call."""
+    from twinsock import net, platform as registry
+
+    missing = check(platform)
+    if missing:
+        name = getattr(platform, "name", None)
+        if name is None:
+            raise invalid("use_platform: %r is not a twinsock.porting.Platform" % (platform,))
+        raise invalid("use_platform: platform %s lacks %s()" % (name, "(), ".join(missing)))
+    current = net._current
+    if current is not None and current is not platform:
+        current.cleanup()
+    registry._platform_engine = None  # found for the old platform
+    net.use(platform)
