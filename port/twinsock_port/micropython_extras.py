@@ -32,6 +32,12 @@ def check_config(self, config):
             )
 
 
+def tls_missing(self, dtls):
+    if dtls:
+        return "this firmware's tls module has no DTLS (needs v1.25+; PSK needs v1.28+)"
+    return "this firmware has no tls module (needs v1.23+) or no PSK support (v1.28+)"
+
+
 def listen(self, raw):
     raw.listen(4)
     raw.setblocking(False)

@@ -1,10 +1,11 @@
 # What a (D)TLS socket asks of the MicroPython shim: the TLS engine, waits
-# on the platform socket during a handshake, TCP_NODELAY. Apart from
+# on the platform socket during a handshake, TCP_NODELAY (tls_missing, asked
+# only when there is no engine, is in micropython_extras.py). Apart from
 # micropython_extras.py, so a secure client does not load the server side.
 # install() puts these on MicroPythonPlatform the first time one is asked for.
 from twinsock_port.micropython import select, socket
 
-NAMES = ("tls_engine", "tls_missing", "no_delay", "waiter")
+NAMES = ("tls_engine", "no_delay", "waiter")
 
 
 def install(cls):
@@ -19,12 +20,6 @@ def tls_engine(self):
     except ImportError:  # firmware without the tls module
         return None
     return tls_micropython
-
-
-def tls_missing(self, dtls):
-    if dtls:
-        return "this firmware's tls module has no DTLS (needs v1.25+; PSK needs v1.28+)"
-    return "this firmware has no tls module (needs v1.23+) or no PSK support (v1.28+)"
 
 
 def no_delay(self, raw):
