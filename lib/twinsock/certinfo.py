@@ -21,6 +21,6 @@ class CertInfo:
         if (self.client_cert is None) != (self.client_key is None):
             raise invalid("CertInfo.client_cert and client_key go together")
         if type(server_cert_validation) is not bool:
-            _bad("CertInfo.server_cert_validation", "a bool", server_cert_validation)
+            _bad("CertInfo.server_cert_validation", 8, server_cert_validation)
         self.server_cert_validation = server_cert_validation
         self.crls = _bytes(crls, "CertInfo.crls", True)

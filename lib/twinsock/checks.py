@@ -1,30 +1,19 @@
-# Argument checks and their messages: what every socket kind needs once an
-# argument is wrong, and what a (D)TLS socket checks on each call. Loaded on
-# first use, apart from twinsock/extras.py, so a TLS socket pays only for these.
-from twinsock.errors import invalid
+# Argument checks: what every socket kind needs once an argument is wrong, and
+# what a (D)TLS socket checks on each call. Loaded on first use, apart from
+# twinsock/extras.py, so a TLS socket pays only for these; their messages are
+# in twinsock/errtext.py, loaded with the first bad argument.
+from twinsock.net import MAX_INT32, load_or_enomem
 
-# The largest int every runtime takes (net.MAX_INT32).
-_MAX = 0x7FFFFFFF
-_OPTION_NAMES = (
-    "OPT_RECV_TIMEOUT OPT_STATE OPT_ADDR_FAMILY OPT_MTU OPT_INNER_MTU OPT_SESSION_RESUMED "
-    "OPT_BYTES_SENT OPT_BYTES_RECEIVED OPT_DANE_TLSA_ARRAY OPT_HAS_BUFFERED_DATA "
-    "OPT_DTLS_HANDSHAKE_TIMEOUTS OPT_CONNECTION_ID_RESUMED OPT_PREFERRED_ADDR_FAMILY "
-    "OPT_FORCED_ADDR_FAMILY"
-)
+
+def _errtext():
+    return load_or_enomem("twinsock.errtext")
 
 
 def bad_argument(what, value):
     """The EINVAL for argument `what` (host, address, port, bufsize or
     "receive: bufsize") given as `value`."""
-    if what in ("host", "address"):
-        must = "a name or numeric address (a non-empty str)"
-    elif what == "port":
-        must = "an int 0..65535 or a numeric string"
-    elif what[-7:] == "bufsize":
-        must = "an int in %d..%d" % (what[0] == "r", _MAX)
-    else:
-        must = "valid"
-    raise invalid("%s must be %s, not %r" % (what, must, value))
+    index = ("host", "address", "port", "bufsize", "receive: bufsize").index(what)
+    raise _errtext().must(what, (0, 0, 1, 2, 3)[index], value)
 
 
 def check_host(host, what="host"):
@@ -49,7 +38,7 @@ def port_number(port, what):
 
 
 def check_size(value, what="bufsize"):
-    if type(value) is not int or not 0 <= value <= _MAX:
+    if type(value) is not int or not 0 <= value <= MAX_INT32:
         bad_argument(what, value)
     return value
 
@@ -59,17 +48,13 @@ def check_buffer(buf, what):
     if kind is bytearray or kind is memoryview:
         return
     if buf is None or isinstance(buf, (bytes, str, int, float, list, tuple)):
-        raise invalid(
-            "%s: buffer must be a writable bytearray or memoryview, not %s" % (what, kind.__name__)
-        )
+        raise _errtext().must(what + ": buffer", 4, kind.__name__)
 
 
 def check_key(key, what):
     if type(key) is not int:
-        raise invalid("%s: option key must be an int (OPT_*), not %r" % (what, key))
+        raise _errtext().must(what + ": option key", 5, key)
 
 
 def option_name(key):
-    if type(key) is int and 0 <= key < 14:
-        return _OPTION_NAMES.split()[key]
-    return repr(key)
+    return _errtext().option_name(key)

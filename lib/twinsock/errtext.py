@@ -26,3 +26,32 @@ def describe(code, exc=None):
     if type(detail) is str and detail and detail.lower() != text.lower():
         return "%s (%s)" % (text, detail)
     return text
+
+
+# What a checked argument must be, by number (twinsock.checks, tlsconfig,
+# certinfo): one string, loaded with the first bad argument, not with the checks.
+_MUST = (
+    "a name or numeric address (a non-empty str)|an int 0..65535 or a numeric string"
+    "|an int in 0..2147483647|an int in 1..2147483647|a writable bytearray or memoryview"
+    "|an int (OPT_*)|non-empty bytes (PEM or DER)|bytes or a list of bytes|a bool"
+    "|a PskInfo or a CertInfo|TLS_DEFAULT, TLSv1_2 or TLSv1_3|a non-empty str or None"
+    "|a host name|a bytearray or None|(min_ms, max_ms) ints with 0 < min <= max"
+    "|a list of IANA ids (ints) or None|a SocketConfig or None"
+)
+_OPTION_NAMES = (
+    "OPT_RECV_TIMEOUT OPT_STATE OPT_ADDR_FAMILY OPT_MTU OPT_INNER_MTU OPT_SESSION_RESUMED "
+    "OPT_BYTES_SENT OPT_BYTES_RECEIVED OPT_DANE_TLSA_ARRAY OPT_HAS_BUFFERED_DATA "
+    "OPT_DTLS_HANDSHAKE_TIMEOUTS OPT_CONNECTION_ID_RESUMED OPT_PREFERRED_ADDR_FAMILY "
+    "OPT_FORCED_ADDR_FAMILY"
+)
+
+
+def must(what, index, value):
+    """NetError(EINVAL): `what` must be _MUST[index], not `value`."""
+    return errors.invalid("%s must be %s, not %r" % (what, _MUST.split("|")[index], value))
+
+
+def option_name(key):
+    if type(key) is int and 0 <= key < 14:
+        return _OPTION_NAMES.split()[key]
+    return repr(key)

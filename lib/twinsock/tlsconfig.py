@@ -1,9 +1,10 @@
 # SSLConfig and its security modes (avs_net_ssl_configuration_t). Loaded with
 # the first secure socket: kept lean, every check raises through _bad() with
-# one message shape ("<field> must be <what>, not <value>"). CertInfo is in
+# one message shape ("<field> must be <what>, not <value>"), its words in
+# twinsock/errtext.py. CertInfo is in
 # twinsock/certinfo.py, served from here on first use: a PSK client never
 # loads it.
-from twinsock.errors import EPROTO, ERANGE, NetError, invalid
+from twinsock.errors import EPROTO, ERANGE, NetError
 
 
 class TLSError(NetError):
@@ -17,7 +18,10 @@ class TLSError(NetError):
 
 
 def _bad(what, must, value):
-    raise invalid("%s must be %s, not %r" % (what, must, value))
+    """Raise EINVAL: `what` must be errtext's template number `must`."""
+    from twinsock.errtext import must as message
+
+    raise message(what, must, value)
 
 
 def _bytes(value, what, many=False):
@@ -26,12 +30,12 @@ def _bytes(value, what, many=False):
     if many:
         value = (value,) if isinstance(value, (bytes, bytearray, memoryview)) else value
         if type(value) not in (list, tuple):
-            _bad(what, "bytes or a list of bytes", type(value).__name__)
+            _bad(what, 7, type(value).__name__)
         return tuple(_bytes(item, what) for item in value)
     if value is None and many is None:
         return None
     if not isinstance(value, (bytes, bytearray, memoryview)) or not len(value):
-        _bad(what, "non-empty bytes (PEM or DER)", type(value).__name__)
+        _bad(what, 6, type(value).__name__)
     return bytes(value)
 
 
@@ -71,24 +75,24 @@ class SSLConfig:
     def validate(self):
         security = self.security
         if not isinstance(security, PskInfo) and not isinstance(security, __getattr__("CertInfo")):
-            _bad("SSLConfig.security", "a PskInfo or a CertInfo", type(security).__name__)
+            _bad("SSLConfig.security", 9, type(security).__name__)
         value = self.version
         if type(value) is not int or value not in (0, 6, 7):
-            _bad("SSLConfig.version", "TLS_DEFAULT, TLSv1_2 or TLSv1_3", value)
+            _bad("SSLConfig.version", 10, value)
         value = self.server_name_indication
         what = "SSLConfig.server_name_indication"
         if value is not None:
             if type(value) is not str or not value:
-                _bad(what, "a non-empty str or None", value)
+                _bad(what, 11, value)
             if len(value) > 255:
                 raise NetError(ERANGE, what + " is over 255 characters")
             # a NUL would cut the name mbedTLS verifies against; labels are 1..63
             for label in value.rstrip(".").split("."):
                 if not 0 < len(label) <= 63 or "\x00" in label:
-                    _bad(what, "a host name", value[:64])
+                    _bad(what, 12, value[:64])
         value = self.session_resumption_buffer
         if value is not None and type(value) is not bytearray:
-            _bad("SSLConfig.session_resumption_buffer", "a bytearray or None", type(value).__name__)
+            _bad("SSLConfig.session_resumption_buffer", 13, type(value).__name__)
         self.dtls_handshake_timeouts = check_handshake_timeouts(
             self.dtls_handshake_timeouts, "SSLConfig.dtls_handshake_timeouts"
         )
@@ -98,21 +102,21 @@ class SSLConfig:
             for suite in value if ok else ():
                 ok = ok and type(suite) is int and 0 <= suite <= 0xFFFF
             if not ok:
-                _bad("SSLConfig.ciphersuites", "a list of IANA ids (ints) or None", value)
+                _bad("SSLConfig.ciphersuites", 15, value)
         if type(self.use_connection_id) is not bool:
-            _bad("SSLConfig.use_connection_id", "a bool", self.use_connection_id)
+            _bad("SSLConfig.use_connection_id", 8, self.use_connection_id)
         value = self.backend_configuration
         if value is not None:
             from twinsock.config import SocketConfig  # only when one is given
 
             if not isinstance(value, SocketConfig):
-                _bad("SSLConfig.backend_configuration", "a SocketConfig or None", value)
+                _bad("SSLConfig.backend_configuration", 16, value)
 
 
 def check_handshake_timeouts(value, what):
     ok = type(value) in (tuple, list) and len(value) == 2
     if not (ok and type(value[0]) is int and type(value[1]) is int and 0 < value[0] <= value[1]):
-        _bad(what, "(min_ms, max_ms) ints with 0 < min <= max", value)
+        _bad(what, 14, value)
     return tuple(value)
 
 
