@@ -188,11 +188,11 @@ class Dtls:
             parts = [body]
             if ctype == _HS and len(body) - 12 > room:
                 whole = body[12:]
-                parts = [
-                    body[:6] + off.to_bytes(3, "big") + len(whole[off : off + room]).to_bytes(3, "big")
-                    + whole[off : off + room]
-                    for off in range(0, len(whole), room)
-                ]  # fmt: skip
+                parts = []
+                for off in range(0, len(whole), room):
+                    piece = whole[off : off + room]
+                    head = off.to_bytes(3, "big") + len(piece).to_bytes(3, "big")
+                    parts.append(body[:6] + head + piece)
             for part in parts:
                 record = self._seal(ctype, part, epoch)
                 if dgram and len(dgram) + len(record) > self.mtu:
