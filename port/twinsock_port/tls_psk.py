@@ -3,12 +3,16 @@
 # platform UDP socket and the I/O-free protocol in tls_psk_core. Runs on
 # MicroPython (cryptolib + hashlib) and CPython (cryptography): it brings
 # LwM2M's CCM-8, Connection ID and session resumption to stock firmware.
+import sys
+
 from twinsock.errors import MessageTruncated, NetError, TLSError, unsupported
 
 from twinsock_port import tls_common as common
 from twinsock_port.tls_psk_core import NAMES, Dtls
 
-_MAX_DATAGRAM = 16384 + 512
+# the largest datagram read in one piece: recv allocates its size, and a
+# board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
+_MAX_DATAGRAM = 2048 if sys.implementation.name == "micropython" else 16384 + 512
 _EAGAIN = (11, 35, 115, 119)  # EAGAIN (Linux, BSD), EINPROGRESS (Linux, newlib)
 
 

@@ -6,6 +6,22 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-for _path in (str(ROOT / "tests" / "tls"), str(ROOT / "port"), str(ROOT / "lib"), str(HERE)):
+for _path in (
+    str(ROOT / "tests"),
+    str(ROOT / "tests" / "tls"),
+    str(ROOT / "port"),
+    str(ROOT / "lib"),
+    str(HERE),
+):
     if _path not in sys.path:
         sys.path.insert(0, _path)
+
+from pskpeers import (  # noqa: E402, F401  (fixtures)
+    board_code,
+    core_server,
+    mbedtls_server,
+    port_changing_relay,
+    psk_peer,
+    psk_s_server,
+)
+from tlspeers import processes  # noqa: E402, F401  (fixture)
