@@ -166,6 +166,12 @@ class PskEngine:
         """The CID the peer gave us, when one was negotiated."""
         return self._core.tx_cid if self._core.done else None
 
+    def adopt(self, sock):
+        """Carry on the session over `sock` (a new socket, maybe a new source
+        port): the peer finds it by its Connection ID."""
+        self._sock = sock
+        self._closed = False
+
     def dropped(self):
         """Records dropped: [bad MAC, replayed, too old, wrong epoch]."""
         return list(self._core.dropped)

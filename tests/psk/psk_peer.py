@@ -31,8 +31,10 @@ def run(job):
         from twinsock_port import tls_psk
 
         twinsock.use_tls_engine(tls_psk)
-    elif job.get("engine") == "platform":
-        twinsock.use_tls_engine(None)
+    elif job.get("engine") == "mbedtls":
+        from twinsock_port import tls_micropython
+
+        twinsock.use_tls_engine(tls_micropython)
     ident, key = job["psk"]
     buf = bytearray(256) if job.get("buffer", True) else None
     config = twinsock.SSLConfig(
@@ -50,7 +52,10 @@ def run(job):
         result["handshake_ms"] = ticks() - t0
         result["engine"] = sock._engine.name
         result["cipher"] = sock._engine.cipher()
-        result["resumed"] = sock.get_opt(twinsock.OPT_SESSION_RESUMED)
+        if result["engine"] == "twinsock-psk" or sys.implementation.name != "micropython":
+            result["resumed"] = sock.get_opt(twinsock.OPT_SESSION_RESUMED)
+        if job.get("cid"):
+            result["cid_resumed"] = sock.get_opt(twinsock.OPT_CONNECTION_ID_RESUMED)
         exchange(sock, job, result, 1)
         for step in range(job.get("reconnects", 0)):
             sock.close()
@@ -58,6 +63,8 @@ def run(job):
             sock.connect("127.0.0.1", job["port"])
             result["handshake2_ms"] = ticks() - t1
             result["resumed2"] = sock.get_opt(twinsock.OPT_SESSION_RESUMED)
+            if job.get("cid"):
+                result["cid_resumed2"] = sock.get_opt(twinsock.OPT_CONNECTION_ID_RESUMED)
             exchange(sock, job, result, 2 + step)
         if job.get("fresh_socket"):
             # a new socket given the same resumption buffer
