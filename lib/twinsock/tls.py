@@ -53,13 +53,17 @@ _FORWARDED = (
 def engine_module(dtls, psk, config=None):
     """The platform's TLS engine module, or ENOTSUP naming what is missing."""
     p = platform.get()
-    engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
+    select = None
     if dtls and psk and config is not None and not platform.tls_engine_registered():
         # twinsock's own DTLS-PSK engine where the platform's lacks what config
         # asks for (docs/TLS_ENGINES.md); loaded only then
         select = platform.load_or_enomem(_psk_select, "the DTLS-PSK engine")
-        if select is not None:
-            engine = platform.load_or_enomem(lambda: select.choose(config, engine), "tls_psk")
+    if select is not None:
+        engine = platform.load_or_enomem(
+            lambda: select.choose(config, platform.tls_engine), "the DTLS-PSK engine"
+        )
+    else:
+        engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
     have = engine.features() if engine is not None else {}
     what = "DTLS" if dtls else "TLS"
     if not have.get("dtls" if dtls else "tls"):

@@ -7,8 +7,7 @@ import sys
 
 from twinsock.errors import MessageTruncated, NetError, TLSError, unsupported
 
-from twinsock_port import tls_common as common
-from twinsock_port.tls_psk_core import NAMES, Dtls
+from twinsock_port.tls_psk_core import NAMES, new
 
 # the largest datagram read in one piece: recv allocates its size, and a
 # board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
@@ -59,12 +58,12 @@ class PskEngine:
             raise unsupported("the PSK engine speaks DTLS 1.2 only (SSLConfig.version is 1.3)")
         self._sock = sock
         self._closed = False
-        self._core = Dtls(
+        self._core = new(
             server_side,
             security.identity,
             security.key,
             getattr(config, "ciphersuites", None),
-            common.check_timeouts(handshake_timeouts),
+            handshake_timeouts or (1000, 60000),
             mtu,
             bool(getattr(config, "use_connection_id", False)),
             session,

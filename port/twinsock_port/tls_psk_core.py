@@ -4,9 +4,9 @@
 # and host use). Suites: PSK with AES-128-CCM-8 (LwM2M's), AES-128-CCM and
 # AES-128-CBC-SHA256. Records a peer must not see delivered (bad MAC, replay,
 # too old, wrong epoch) are dropped and counted in `dropped`.
-from twinsock.errors import EMSGSIZE, EPROTO, NetError, TLSError, unsupported
+from twinsock.clock import ticks_add, ticks_diff, ticks_ms
+from twinsock.errors import EMSGSIZE, EPROTO, ETIMEDOUT, NetError, TLSError, unsupported
 
-from twinsock_port.tls_common import FlightTimer
 from twinsock_port.tls_psk_crypto import (
     Ccm,
     Hmac,
@@ -45,8 +45,6 @@ ALERT_NAMES = {
 }
 _PSK_ALERTS = (20, 40, 51, 115)
 
-_cache = {}  # server side: session id -> (suite, master secret), a few at most
-
 
 def _u16(n):
     return n.to_bytes(2, "big")
@@ -72,6 +70,51 @@ def alert_error(number, sent=False):
     return TLSError("DTLS handshake failed: %s alert %s" % (who, text), alert=number)
 
 
+class Timer:
+    """The retransmission schedule: wait min_ms, then double up to max_ms;
+    when a wait of max_ms has run out too, the handshake fails ETIMEDOUT."""
+
+    def __init__(self, timeouts):
+        self.min_ms, self.max_ms = timeouts
+        self.current = None  # None: no flight in the air
+        self.deadline = self.started = 0
+
+    def start(self):
+        self.started = ticks_ms()
+        self.current = self.min_ms
+        self.deadline = ticks_add(self.started, self.min_ms)
+
+    def stop(self):
+        self.current = None
+
+    def remaining_ms(self):
+        if self.current is None:
+            return None
+        left = ticks_diff(self.deadline, ticks_ms())
+        return left if left > 0 else 0
+
+    def expire(self, finished_sent):
+        if self.current >= self.max_ms:
+            self.current = None
+            text = "DTLS handshake timed out: no answer after %d ms of retransmissions" % (
+                ticks_diff(ticks_ms(), self.started)
+            )
+            if finished_sent:  # DTLS drops what it cannot decrypt, with no alert
+                text += " to our Finished; PSK identity rejected? (wrong identity or key)"
+            raise TLSError(text, code=ETIMEDOUT)
+        self.current = min(self.current * 2, self.max_ms)
+        self.deadline = ticks_add(ticks_ms(), self.current)
+
+
+def new(server, *args, **kw):
+    """A client Dtls, or (server True) a Server from tls_psk_server, loaded then."""
+    if server:
+        from twinsock_port.tls_psk_server import Server
+
+        return Server(*args, **kw)
+    return Dtls(False, *args, **kw)
+
+
 class Dtls:
     """One DTLS 1.2 PSK session. `session`: bytes from a previous export()
     to resume (client). `cid`: offer/accept a Connection ID (RFC 9146)."""
@@ -94,7 +137,7 @@ class Dtls:
         self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
         if not self.suites:
             raise unsupported("none of the configured ciphersuites is in the PSK engine")
-        self.timer = FlightTimer(timeouts)
+        self.timer = Timer(timeouts)
         self.mtu = mtu
         self.out = []  # datagrams to send, oldest first
         self.app = []  # application records received, oldest first
@@ -124,7 +167,6 @@ class Dtls:
         self._hs = bytearray()  # the handshake transcript
         self._flight = []  # (content type, body, epoch) of our flight in the air
         self._trigger = -1  # the peer's message_seq whose repeat means "resend"
-        self._secret = random(16) if server else None
         if not server:
             self._cr = random(32)
             self._client_hello(b"")
@@ -409,10 +451,7 @@ class Dtls:
 
     def _message(self, mtype, body, before):
         try:
-            if self.server:
-                self._server(mtype, body, before)
-            else:
-                self._client(mtype, body, before)
+            self._handle(mtype, body, before)
         except (IndexError, ValueError):
             self._fail(50)  # decode_error
 
@@ -428,7 +467,8 @@ class Dtls:
             body += _vec16(ext)
         self._send_flight([(_HS, self._msg(_CH, body), 0)])
 
-    def _client(self, mtype, body, before):
+    def _handle(self, mtype, body, before):
+        """The client's side of the handshake (tls_psk_server: the server's)."""
         state = self._state
         if mtype == _HVR and state == 0:
             self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
@@ -488,77 +528,6 @@ class Dtls:
         self._hs = None
         self._frag = None
 
-    def _cookie(self, client_random):
-        return Hmac(self._secret).digest(self._client_id + client_random)[:16]
-
-    def _server(self, mtype, body, before):
-        state = self._state
-        if mtype == _CH and state == 0:
-            cr = body[2:34]
-            at = 34
-            sid = body[at + 1 : at + 1 + body[at]]
-            at += 1 + body[at]
-            cookie = body[at + 1 : at + 1 + body[at]]
-            at += 1 + body[at]
-            n = body[at] << 8 | body[at + 1]
-            offered = [body[i] << 8 | body[i + 1] for i in range(at + 2, at + 2 + n, 2)]
-            at += 2 + n
-            at += 1 + body[at]
-            self._tx_msg = self._rx_msg - 1  # RFC 6347 4.2.2: answer in step
-            if not equal(cookie, self._cookie(cr)):
-                hvr = self._msg(_HVR, _V + _vec8(self._cookie(cr)))
-                self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
-                self.out.append(self._seal(_HS, hvr, 0))
-                return
-            suite = None
-            for s in offered:
-                if s in self.suites:
-                    suite = s
-                    break
-            if suite is None:
-                self._fail(40)
-            self.suite = suite
-            self._cr = cr
-            self._sr = random(32)
-            self._extensions(body[at:])
-            ext = b""
-            if self.rx_cid:
-                ext = _vec16(_u16(_EXT_CID) + _vec16(_vec8(self.rx_cid)))
-            cached = _cache.get(bytes(sid)) if sid else None
-            if cached and cached[0] == suite:
-                self._sid = bytes(sid)
-                self._master = cached[1]
-                self.resumed = True
-            else:
-                self._sid = random(32)
-            sh = _V + self._sr + _vec8(self._sid) + _u16(suite) + b"\0" + ext
-            flight = [(_HS, self._msg(_SH, sh), 0)]
-            if self.resumed:
-                self._derive()
-                self._send_flight(self._change_cipher(flight))
-                self._state = 3
-            else:
-                flight.append((_HS, self._msg(_SHD, b""), 0))
-                self._send_flight(flight)
-                self._state = 1
-        elif mtype == _CKE and state == 1:
-            identity = body[2 : 2 + (body[0] << 8 | body[1])]
-            if not equal(identity, self._identity):
-                self._fail(115)
-            self._derive()
-            self._state = 2
-        elif mtype == _FIN and state in (2, 3) and self._repoch == 1:
-            if not equal(body, self._finished(False, self._hs[:before])):
-                self._fail(51)
-            if state == 2:
-                self._send_flight(self._change_cipher([]), False)
-                if len(_cache) >= 4:
-                    _cache.pop(next(iter(_cache)))
-                _cache[self._sid] = (self.suite, self._master)
-            self._done()
-        else:
-            self._fail(10)
-
     # -- the caller's side ---------------------------------------------------
 
     def on_timer(self):
@@ -566,7 +535,7 @@ class Dtls:
         ETIMEDOUT after the longest wait."""
         if self.timer.remaining_ms() != 0:
             return
-        self.timer.expire(self._wepoch > 0, True)
+        self.timer.expire(self._wepoch > 0)
         self._emit_flight()
 
     def send(self, data):

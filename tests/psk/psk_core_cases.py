@@ -23,7 +23,7 @@ def endpoints(suite=None, cid=False, key=KEY, identity=ID, session=None, mtu=140
     client = core.Dtls(
         False, identity, key, [suite] if suite else None, TIMEOUTS, mtu, cid, session
     )
-    server = core.Dtls(True, ID, KEY, None, TIMEOUTS, mtu, True, None, b"10.0.0.1:5683")
+    server = core.new(True, ID, KEY, None, TIMEOUTS, mtu, True, None, b"10.0.0.1:5683")
     return client, server
 
 

@@ -16,9 +16,9 @@ class CoreServer:
     the Connection ID (RFC 9146 6: the peer address then follows the record)."""
 
     def __init__(self, cid=True, key=PSK_KEY, limit_s=30):
-        from twinsock_port.tls_psk_core import Dtls
+        from twinsock_port.tls_psk_core import new
 
-        self._make = lambda addr: Dtls(
+        self._make = lambda addr: new(
             True,
             PSK_IDENTITY.encode(),
             bytes.fromhex(key),
