@@ -456,7 +456,7 @@ class Dtls:
             self._fail(50)  # decode_error
 
     def _client_hello(self, cookie):
-        suites = b"".join(_u16(s) for s in self.suites)
+        suites = b"".join(_u16(s) for s in self.suites) + b"\x00\xff"  # + SCSV (RFC 5746)
         ext = b""
         if self.want_cid:
             self.rx_cid = b""  # we need none: the server tells sessions apart
@@ -508,10 +508,10 @@ class Dtls:
             self._fail(10)
 
     def _extensions(self, exts):
-        """Our side of the ServerHello/ClientHello extensions we know (CID)."""
-        if len(exts) < 2:
-            return
+        """Take the peer's CID from its hello's extensions; True when it sent
+        renegotiation_info (RFC 5746)."""
         pos = 2
+        secure = False
         while pos + 4 <= len(exts):
             etype = exts[pos] << 8 | exts[pos + 1]
             n = exts[pos + 2] << 8 | exts[pos + 3]
@@ -521,6 +521,8 @@ class Dtls:
                 self.tx_cid = bytes(data[1 : 1 + data[0]]) or None
                 if self.server:
                     self.rx_cid = random(6)
+            secure |= etype == 0xFF01
+        return secure
 
     def _done(self):
         self.done = True

@@ -59,10 +59,13 @@ class Server(Dtls):
             self.suite = suite
             self._cr = cr
             self._sr = random(32)
-            self._extensions(body[at:])
             ext = b""
+            if self._extensions(body[at:]) or 0x00FF in offered:
+                ext = b"\xff\x01\x00\x01\x00"  # an empty renegotiation_info (RFC 5746)
             if self.rx_cid:
-                ext = _vec16(_u16(_EXT_CID) + _vec16(_vec8(self.rx_cid)))
+                ext += _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
+            if ext:
+                ext = _vec16(ext)
             cached = _CACHE.get(bytes(sid)) if sid else None
             if cached and cached[0] == suite:
                 self._sid = bytes(sid)
