@@ -39,8 +39,9 @@ class CoreServer:
 
     def _session_for(self, data, addr):
         session = self.sessions.get(addr)
-        if session is not None:
-            return session
+        hello = data[:1] == b"\x16" and data[3:5] == b"\0\0" and data[13:14] == b"\x01"
+        if session is not None and not (hello and (session.done or session.closed)):
+            return session  # (RFC 6347 4.2.8: a new ClientHello from a used port starts over)
         if data[:1] == b"\x19":
             for s in list(self.sessions.values()):
                 if s.rx_cid and data[11 : 11 + len(s.rx_cid)] == s.rx_cid:

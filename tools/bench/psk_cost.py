@@ -95,7 +95,7 @@ def run_probe(tmp, job):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode or not lines:
@@ -143,7 +143,7 @@ def measure(rounds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.bench.psk_cost")
-    parser.add_argument("--rounds", type=int, default=10, help="handshakes per engine")
+    parser.add_argument("--rounds", type=int, default=20, help="handshakes per engine")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
     r = measure(args.rounds)
