@@ -1,18 +1,11 @@
 # The primitives of the PSK DTLS engine: AES-CCM, AES-CBC, HMAC-SHA256 and
 # the TLS 1.2 PRF. The ciphers and the hash are the platform's: `cryptography`
-# on CPython; `cryptolib.aes` (ECB/CBC) and `hashlib.sha256` on MicroPython,
-# where CCM (RFC 3610) is only the mode's protocol around the firmware's AES:
-# its CBC-MAC is one CBC pass, its counter stream one ECB pass.
+# on CPython (tls_psk_cpython); `cryptolib.aes` (ECB/CBC) and `hashlib.sha256`
+# on MicroPython, where CCM (RFC 3610) is only the mode's protocol around the
+# firmware's AES: its CBC-MAC is one CBC pass, its counter stream one ECB pass.
 import hashlib
 import os
-
-try:
-    from cryptography.exceptions import InvalidTag as _InvalidTag
-    from cryptography.hazmat.primitives.ciphers import Cipher as _Cipher, algorithms, modes
-    from cryptography.hazmat.primitives.ciphers.aead import AESCCM as _AESCCM
-except ImportError:
-    _AESCCM = None
-    from cryptolib import aes as _aes
+import sys
 
 from twinsock.errors import unsupported
 
@@ -81,36 +74,10 @@ def sha256(data):
     return hashlib.sha256(data).digest()
 
 
-if _AESCCM is not None:
-
-    class Ccm:
-        """AES-CCM with a `tag`-byte tag: seal/open(nonce, data, aad)."""
-
-        def __init__(self, key, tag):
-            self._ccm = _AESCCM(bytes(key), tag)
-
-        def __repr__(self):
-            return "<Ccm>"
-
-        def seal(self, nonce, data, aad):
-            return self._ccm.encrypt(bytes(nonce), bytes(data), bytes(aad))
-
-        def open(self, nonce, data, aad):
-            """The plaintext, or None when the tag does not match."""
-            try:
-                return self._ccm.decrypt(bytes(nonce), bytes(data), bytes(aad))
-            except _InvalidTag:
-                return None
-
-    def cbc_encrypt(key, iv, data):
-        e = _Cipher(algorithms.AES(bytes(key)), modes.CBC(bytes(iv))).encryptor()
-        return e.update(bytes(data)) + e.finalize()
-
-    def cbc_decrypt(key, iv, data):
-        d = _Cipher(algorithms.AES(bytes(key)), modes.CBC(bytes(iv))).decryptor()
-        return d.update(bytes(data)) + d.finalize()
-
+if sys.implementation.name != "micropython":
+    from twinsock_port.tls_psk_cpython import Ccm, cbc_decrypt, cbc_encrypt  # noqa: F401
 else:
+    from cryptolib import aes as _aes
 
     class Ccm:
         """AES-CCM (RFC 3610) over the firmware's AES block cipher."""
