@@ -318,6 +318,10 @@ class Dtls:
         seq = int.from_bytes(es[2:], "big")
         if epoch != self._repoch:
             self.dropped[WRONG_EPOCH] += 1
+            if epoch == 1 and not self.done and self._wepoch and self._flight:
+                # the peer is past the handshake: our last flight's answer, its
+                # CCS, was lost (a resumed server waiting on the client's)
+                self._emit_flight()
             return
         off = self._rmax - seq
         if off >= 64:
@@ -418,8 +422,8 @@ class Dtls:
                 self._rx_msg = mseq  # stateless until the cookie matches
             if mseq < self._rx_msg:
                 if mseq == self._trigger and self._flight:
-                    self._emit_flight()  # our answer to this was lost: again
-                    self._trigger = -1  # once per repeated flight
+                    # the peer repeats the flight ours answered: ours was lost
+                    self._emit_flight()
                 continue
             if mseq > self._rx_msg:
                 continue  # ahead of a lost message: the peer sends its flight again

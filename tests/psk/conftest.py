@@ -19,6 +19,7 @@ for _path in (
 from pskpeers import (  # noqa: E402, F401  (fixtures)
     board_code,
     core_server,
+    lossy_relay,
     mbedtls_server,
     port_changing_relay,
     psk_peer,

@@ -56,6 +56,7 @@ class CoreServer:
             try:
                 data, addr = self.sock.recvfrom(65536)
             except (TimeoutError, socket.timeout, OSError):
+                self._timers()
                 continue
             session = self._session_for(data, addr)
             if session is None:
@@ -76,6 +77,20 @@ class CoreServer:
                 payload = session.app.pop(0)
                 self.echoed.append((addr, payload))
                 session.send(payload)
+            for datagram in session.out:
+                self.sock.sendto(datagram, addr)
+            session.out = []
+
+    def _timers(self):
+        """Resend the flights whose retransmission timer ran out."""
+        for addr, session in list(self.sessions.items()):
+            if session.timer.remaining_ms() != 0:
+                continue
+            try:
+                session.on_timer()
+            except OSError as e:
+                self.errors.append(e)
+                del self.sessions[addr]
             for datagram in session.out:
                 self.sock.sendto(datagram, addr)
             session.out = []

@@ -60,7 +60,7 @@ def psk_peer(processes, board_code, tmp_path):
             raise AssertionError("no result from the peer:\n" + process.output())
 
         def run(self, runtime, job, timeout=25.0):
-            return self.result(self.start(runtime, job), timeout)
+            return self.result(self.start(runtime, job, limit_s=timeout + 5), timeout)
 
     return Runner()
 
@@ -190,6 +190,74 @@ def port_changing_relay():
 
     def start(server_port, change_after):
         relay = PortChangingRelay(server_port, change_after)
+        relays.append(relay)
+        return relay
+
+    yield start
+    for relay in relays:
+        relay.close()
+
+
+class LossyRelay:
+    """client <-> relay <-> server, dropping each datagram with probability
+    `loss` in each direction (a seeded generator: the same run each time)."""
+
+    def __init__(self, server_port, loss, seed=12, limit_s=120):
+        import random
+
+        self.server = ("127.0.0.1", server_port)
+        self.loss = loss
+        self.rng = random.Random(seed)
+        self.dropped = [0, 0]  # to the server, to the client
+        self.passed = [0, 0]
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.upstream = {}  # client address -> its own socket toward the server
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + limit_s
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.sock, selectors.EVENT_READ, None)
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            for key, _ in sel.select(0.05):
+                try:
+                    data, addr = key.fileobj.recvfrom(65536)
+                except OSError:
+                    continue
+                way = 0 if key.data is None else 1
+                if self.rng.random() < self.loss:
+                    self.dropped[way] += 1
+                    continue
+                self.passed[way] += 1
+                if way == 0:
+                    up = self.upstream.get(addr)
+                    if up is None:
+                        up = self.upstream[addr] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        up.connect(self.server)
+                        sel.register(up, selectors.EVENT_READ, addr)
+                    up.send(data)
+                else:
+                    self.sock.sendto(data, key.data)
+        sel.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+        for s in self.upstream.values():
+            s.close()
+
+
+@pytest.fixture
+def lossy_relay():
+    relays = []
+
+    def start(server_port, loss):
+        relay = LossyRelay(server_port, loss)
         relays.append(relay)
         return relay
 

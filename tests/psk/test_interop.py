@@ -111,3 +111,15 @@ def test_without_connection_id_a_port_change_loses_the_session(
     assert result.get("errno") == 110, result  # ETIMEDOUT: the server knows no such peer
     assert result["received"] == ["ping 1"]
     assert len(relay.source_ports()) == 2
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_sessions_through_30_percent_loss_each_way(core_server, lossy_relay, psk_peer, runtime):
+    """16 sessions through a relay that drops 30% of the datagrams each way:
+    retransmission (100 ms doubling to 6.4 s) brings at least 15 through."""
+    server = core_server(cid=False)
+    relay = lossy_relay(server.port, 0.3)
+    result = psk_peer.run(runtime, job(relay.port, repeat=16, timeouts=[100, 6400]), timeout=110)
+    assert result["sessions_ok"] >= 15, (result, relay.dropped, server.errors)
+    assert min(relay.dropped) > 0, relay.dropped
+    print("%s: %d/16, dropped %r" % (runtime, result["sessions_ok"], relay.dropped))
