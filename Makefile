@@ -20,7 +20,25 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-venv: $(STAMP) ## create .venv with the pinned tools (MicroPython included)
+# The interop peers (tests/interop): tinydtls (DTLSSocket, built from source with a C
+# compiler, autoconf/automake/libtool and Python's headers), aiocoap, and tshark for
+# decoding DTLS captures. Missing Debian packages are installed when root.
+PEERS := $(VENV)/.peers-installed
+PEER_COMMANDS := gcc autoreconf aclocal libtoolize tshark
+PEER_DEBS := gcc autoconf automake libtool tshark
+HAS_PYTHON_H := import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
+$(PEERS): requirements-peers.txt $(STAMP)
+	@debs=""; for c in $(PEER_COMMANDS); do command -v $$c >/dev/null || debs=" $(PEER_DEBS)"; done; \
+	$(BIN)/python -c '$(HAS_PYTHON_H)' || debs="$$debs python3-dev"; \
+	if [ -n "$$debs" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "the interop peers need: sudo apt-get install$$debs"; exit 1; fi; \
+	  echo "apt-get install$$debs"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$debs >/dev/null; \
+	fi
+	PIP_CONSTRAINT=requirements-peers.txt $(BIN)/pip install --quiet --disable-pip-version-check -r requirements-peers.txt
+	touch $@
+
+venv: $(STAMP) $(PEERS) ## create .venv with the pinned tools (MicroPython included) and the interop peers
 
 lint: $(STAMP) ## ruff: format check and lint
 	$(BIN)/ruff format --check .
@@ -30,7 +48,7 @@ format: $(STAMP) ## ruff: reformat the tree
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) lint ## every test, on CPython and on the real MicroPython interpreter
+test: $(STAMP) $(PEERS) lint ## every test, on CPython and on the real MicroPython interpreter
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
 hil: $(STAMP) ## the UDP/TCP/TLS/DTLS suite on a board (default: emulated); BOARD= PORT= (several: PORT="id:A id:B") SERVER_HOST= JUNIT=
