@@ -27,6 +27,7 @@ _V = b"\xfe\xfd"  # DTLS 1.2
 _CCS, _ALERT, _HS, _APP, _CID = 20, 21, 22, 23, 25
 _CH, _SH, _HVR, _SKE, _SHD, _CKE, _FIN = 1, 2, 3, 12, 14, 16, 20
 _EXT_CID = 54
+_EXT_EMS = 23  # extended master secret (RFC 7627): tinydtls insists on it
 _MASK64 = (1 << 64) - 1
 # dropped[] indexes
 BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
@@ -153,6 +154,7 @@ class Dtls:
         self._session = _parse_session(session) if not server else None
         self._sid = b""
         self._master = None
+        self._ems = False  # both sides sent the extended_master_secret extension
         self._cr = self._sr = None
         self._state = 0  # see _client/_server: which message comes next
         self._wseq = [0, 0]
@@ -260,7 +262,10 @@ class Dtls:
         if self._master is None:
             n = len(self._psk)
             pms = _u16(n) + bytes(n) + _u16(n) + self._psk
-            self._master = prf(pms, b"master secret", cr + sr, 48)
+            if self._ems:  # RFC 7627 4: over the transcript up to ClientKeyExchange
+                self._master = prf(pms, b"extended master secret", sha256(self._hs), 48)
+            else:
+                self._master = prf(pms, b"master secret", cr + sr, 48)
         if self.suite == CBC_SHA256:
             kb = prf(self._master, b"key expansion", sr + cr, 96)
             client = (kb[64:80], Hmac(kb[:32]))
@@ -461,14 +466,13 @@ class Dtls:
 
     def _client_hello(self, cookie):
         suites = b"".join(_u16(s) for s in self.suites) + b"\x00\xff"  # + SCSV (RFC 5746)
-        ext = b""
+        ext = _u16(_EXT_EMS) + b"\0\0"
         if self.want_cid:
             self.rx_cid = b""  # we need none: the server tells sessions apart
-            ext = _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
+            ext += _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
         sid = self._session[1] if self._session else b""
         body = _V + self._cr + _vec8(sid) + _vec8(cookie) + _vec16(suites) + b"\x01\x00"
-        if ext:
-            body += _vec16(ext)
+        body += _vec16(ext)
         self._send_flight([(_HS, self._msg(_CH, body), 0)])
 
     def _handle(self, mtype, body, before):
@@ -489,6 +493,8 @@ class Dtls:
             self._extensions(body[at + 3 :])
             s = self._session
             if s and sid and s[1] == sid and s[0] == suite:
+                if s[3] != self._ems:  # RFC 7627 5.3: the same session, the same secret
+                    self._fail(40)
                 self._master = s[2]
                 self.resumed = True
                 self._derive()
@@ -498,8 +504,8 @@ class Dtls:
         elif mtype == _SKE and state == 1:
             pass  # a PSK identity hint: we have one identity
         elif mtype == _SHD and state == 1:
-            self._derive()
             flight = [(_HS, self._msg(_CKE, _vec16(self._identity)), 0)]
+            self._derive()  # after the ClientKeyExchange: EMS hashes it
             self._send_flight(self._change_cipher(flight))
             self._state = 2
         elif mtype == _FIN and state == 2 and self._repoch == 1:
@@ -526,6 +532,7 @@ class Dtls:
                 if self.server:
                     self.rx_cid = random(6)
             secure |= etype == 0xFF01
+            self._ems |= etype == _EXT_EMS
         return secure
 
     def _done(self):
@@ -561,7 +568,7 @@ class Dtls:
         """The session for a later resumption (client), or None."""
         if not self.done or self.server or not self._sid:
             return None
-        return b"\x01" + _u16(self.suite) + _vec8(self._sid) + self._master
+        return bytes((1 + self._ems,)) + _u16(self.suite) + _vec8(self._sid) + self._master
 
     def overhead(self):
         """Bytes a record adds to its payload (worst case)."""
@@ -572,9 +579,11 @@ class Dtls:
 
 
 def _parse_session(blob):
-    if not blob or blob[0] != 1 or len(blob) < 5:
+    """(suite, session id, master secret, extended master secret) or None.
+    Layout: 1 (2 with EMS), suite, session id<1>, master secret (48)."""
+    if not blob or blob[0] not in (1, 2) or len(blob) < 5:
         return None
     n = blob[3]
     if len(blob) != 4 + n + 48:
         return None
-    return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]))
+    return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]), blob[0] == 2)

@@ -62,12 +62,14 @@ class Server(Dtls):
             ext = b""
             if self._extensions(body[at:]) or 0x00FF in offered:
                 ext = b"\xff\x01\x00\x01\x00"  # an empty renegotiation_info (RFC 5746)
+            if self._ems:
+                ext += b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
             if self.rx_cid:
                 ext += _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
             if ext:
                 ext = _vec16(ext)
             cached = _CACHE.get(bytes(sid)) if sid else None
-            if cached and cached[0] == suite:
+            if cached and cached[0] == suite and cached[2] == self._ems:
                 self._sid = bytes(sid)
                 self._master = cached[1]
                 self.resumed = True
@@ -96,7 +98,7 @@ class Server(Dtls):
                 self._send_flight(self._change_cipher([]), False)
                 if len(_CACHE) >= 4:
                     _CACHE.pop(next(iter(_CACHE)))
-                _CACHE[self._sid] = (self.suite, self._master)
+                _CACHE[self._sid] = (self.suite, self._master, self._ems)
             self._done()
         else:
             self._fail(10)
