@@ -109,6 +109,21 @@ def test_resumption_abbreviated_handshake():
     assert server.app == [b"again"]
 
 
+def test_extended_master_secret_is_negotiated_and_kept_with_the_session():
+    client, server = endpoints()
+    handshake(client, server)
+    assert client._ems and server._ems
+    session = client.export()
+    assert session[0] == 2  # the session records that its secret is an EMS one
+    downgraded = b"\x01" + session[1:]  # as if the first handshake had had none
+    client, server = endpoints(session=downgraded)
+    deliver(client, server)
+    deliver(server, client)
+    deliver(client, server)
+    # RFC 7627 5.3: resuming it without EMS would be unsafe: abort
+    expect_error(lambda: deliver(server, client), alert=40)
+
+
 def test_unknown_session_falls_back_to_a_full_handshake():
     client, server = endpoints()
     handshake(client, server)
