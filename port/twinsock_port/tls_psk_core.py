@@ -538,8 +538,8 @@ class Dtls:
     def _done(self):
         self.done = True
         self.timer.stop()
-        self._hs = None
-        self._frag = None
+        # what only the handshake needed: heap, and no PSK kept past its use
+        self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
 
     # -- the caller's side ---------------------------------------------------
 
