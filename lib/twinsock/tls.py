@@ -50,10 +50,20 @@ _FORWARDED = (
 )
 
 
-def engine_module(dtls, psk):
+def engine_module(dtls, psk, config=None):
     """The platform's TLS engine module, or ENOTSUP naming what is missing."""
     p = platform.get()
-    engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
+    select = None
+    if dtls and psk and config is not None and not platform.tls_engine_registered():
+        # twinsock's own DTLS-PSK engine where the platform's lacks what config
+        # asks for (docs/TLS_ENGINES.md); loaded only then
+        select = platform.load_or_enomem(_psk_select, "the DTLS-PSK engine")
+    if select is not None:
+        engine = platform.load_or_enomem(
+            lambda: select.choose(config, platform.tls_engine), "the DTLS-PSK engine"
+        )
+    else:
+        engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
     have = engine.features() if engine is not None else {}
     what = "DTLS" if dtls else "TLS"
     if not have.get("dtls" if dtls else "tls"):
@@ -76,7 +86,7 @@ class SecureSocket:
         self._dtls = dtls
         self._config = ssl_config
         self._psk = isinstance(ssl_config.security, PskInfo)
-        self._engines = engine_module(dtls, self._psk)
+        self._engines = engine_module(dtls, self._psk, ssl_config)
         backend_kind = UdpSocket if dtls else TcpSocket
         self._backend = backend_kind(ssl_config.backend_configuration)
         self._engine = None
@@ -84,6 +94,8 @@ class SecureSocket:
         self._sent = 0
         self._received = 0
         self._resumed = False
+        self._cid_engine = None  # a Connection ID session close() kept for connect()
+        self._cid_resumed = False
         self._shut_down = False
         self._cleaned = False
 
@@ -192,6 +204,17 @@ class SecureSocket:
         hostname = config.server_name_indication or host
         backend = self._backend
         raw = backend.get_system_socket()
+        kept, self._cid_engine = self._cid_engine, None
+        self._cid_resumed = False
+        if kept is not None:
+            if not server_side:
+                # the peer knows the session by its Connection ID, whatever our
+                # new address: carry on without a handshake (RFC 9146)
+                kept.adopt(raw)
+                self._engine = kept
+                self._cid_resumed = True
+                return
+            kept.close()
         try:
             if not self._dtls:
                 platform.get().no_delay(raw)  # handshake flights must not wait for ACKs
@@ -257,13 +280,19 @@ class SecureSocket:
         if engine is not None:
             # TLS 1.3 tickets arrive after the handshake: store the session again.
             _store_session(self._config.session_resumption_buffer, engine.session())
-            engine.close()
+            if getattr(engine, "connection_id", None) and engine.connection_id():
+                self._cid_engine = engine  # connect() continues it (OPT_CONNECTION_ID_RESUMED)
+            else:
+                engine.close()
         self._backend.close()
 
     def cleanup(self):
         if self._cleaned:
             return
         self.close()
+        if self._cid_engine is not None:
+            self._cid_engine.close()
+            self._cid_engine = None
         self._backend.cleanup()
         self._cleaned = True
 
@@ -399,7 +428,7 @@ class SecureSocket:
             return self._resumed
         if key == OPT_CONNECTION_ID_RESUMED:
             self._feature("connection_id", "OPT_CONNECTION_ID_RESUMED (DTLS Connection ID)")
-            return False
+            return self._cid_resumed
         if key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
             return self._handshake_timeouts
         if key == OPT_DANE_TLSA_ARRAY:
@@ -442,6 +471,14 @@ class SecureSocket:
 # subtracts before a handshake has chosen the suite.
 _WORST_DTLS_OVERHEAD = 13 + 16 + 48 + 16
 _MAX_RECORD_PLAINTEXT = 16384
+
+
+def _psk_select():
+    try:
+        from twinsock_port import tls_psk_select
+    except ImportError:  # a port without twinsock's own engine
+        return None
+    return tls_psk_select
 
 
 def _reusable(config):

@@ -35,7 +35,7 @@ LWM2M_PSK_SUITE = "c0a8"  # TLS_PSK_WITH_AES_128_CCM_8, what tinydtls and aiocoa
 # -- what twinsock achieves today; each flips to True when the owner fixes it ------
 # MicroPython's DTLS is mbedTLS without CCM: no session with a tinydtls peer. The
 # DTLS-PSK engine of port/twinsock_port/tls_psk*.py (issue 12) makes this True.
-MICROPYTHON_SPEAKS_CCM = False
+MICROPYTHON_SPEAKS_CCM = True
 # That refusal names the suite it lacks (CCM-8 / 0xC0A8), not only "none of the
 # configured ciphersuites": port/twinsock_port/tls_micropython.py (forced as the
 # engine, so the test still sees it once another engine serves CCM-8 by default).
