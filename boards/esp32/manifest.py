@@ -28,7 +28,7 @@ package(
         "micropython.py",
         "rp2.py",
         "tls_common.py",
-        "tls_mbedtls_suites.py",
+        "tls_suites.py",
         "tls_micropython.py",
         "unix.py",
     ],

@@ -120,11 +120,8 @@ class _Wire(_io.IOBase):
         self.dtls = dtls
         self.handshaking = True
         self.budget = -1  # datagrams mbedTLS may read now; -1: no limit
-        self.fresh = False  # a datagram arrived since our last flight
-        self.flight = None  # the datagrams of our flight in the air
-        self.flight_epoch = 0
-        self.open = True  # writes now belong to the current flight
-        self.timer = None
+        self.flight = None  # DTLS: tls_common.Flight
+        self.alert = None  # DTLS: a fatal alert the peer sent during the handshake
         # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
         self.sent = 0
         self.received = 0
@@ -132,7 +129,7 @@ class _Wire(_io.IOBase):
         self.alert_seen = False  # DTLS: the peer sent an alert after the handshake
         # mbedTLS's own retransmission timer (1 s doubling to 60 s), followed
         # from outside: in an encrypted flight its resends matter (see write)
-        self.lib_timeout = 0
+        self.lib_timeout = _LIB_MIN_MS
         self.lib_deadline = None
         # TLS stream record scanners: [header bytes still needed, body bytes left]
         self._in = [5, 0, bytearray(5)]
@@ -194,7 +191,6 @@ class _Wire(_io.IOBase):
             if self.budget > 0:
                 self.budget -= 1
             self._scan_datagram(data, True)
-            self.fresh = True
             return n
         try:
             if self.dtls:
@@ -219,7 +215,7 @@ class _Wire(_io.IOBase):
             view = memoryview(buf)[:n]
             if self.dtls:
                 self._scan_datagram(view, True)
-                self.fresh = True
+                self.alert = common.fatal_alert(view) or self.alert
             else:
                 self._scan_stream(view, True)
         elif self.dtls and n:
@@ -234,42 +230,30 @@ class _Wire(_io.IOBase):
 
     def write(self, buf):
         if not self.handshaking:
+            if self.dtls and not (buf[3] or buf[4]):
+                buf = bytearray(buf)  # our last flight again: number it on
+                self.flight._number(buf)
             try:
                 return self.sock.write(buf)
             except OSError as e:
                 code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
                 return None if code in _EAGAIN else -abs(code)
         if self.dtls:
-            data = bytes(buf)
-            if self.fresh or self.flight is None:
-                self.flight = []
-                self.flight_epoch = 0
-                self.fresh = False
-                self.open = True
-                self.timer.start()
-                self.lib_timeout = _LIB_MIN_MS
-                self.lib_deadline = time.ticks_add(time.ticks_ms(), _LIB_MIN_MS + 10)
-            elif not self.open:
-                self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
-                self.lib_deadline = time.ticks_add(time.ticks_ms(), self.lib_timeout + 10)
-                if self.flight_epoch:
-                    self.timer.restart_wait()  # mbedTLS's resend: the one the peer takes
-            if self.open:
-                self.flight.append(data)
-                epoch = self._scan_datagram(data, False)
-                if epoch > self.flight_epoch:
-                    self.flight_epoch = epoch
-            elif self.flight_epoch == 0:
-                # mbedTLS's own 1 s timer resending: our timer does that
-                return len(buf)
+            data = bytearray(buf)
+            flight = self.flight
+            first = not flight.mode
+            if not flight.take(data):
+                return len(buf)  # mbedTLS resending an epoch-0 flight: ours does that
+            self._scan_datagram(data, False)
+            if first:
+                self._follow_library(flight.mode == 1)
             try:
-                n = self.sock.write(data)
+                self.sock.write(data)
             except OSError as e:
                 code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-                if code in _EAGAIN:
-                    return len(buf)  # lost datagram: the timer resends it
-                return -abs(code)
-            return len(buf) if n is None else n
+                if code not in _EAGAIN:
+                    return -abs(code)
+            return len(buf)  # a datagram the kernel refused is lost: resent on a timer
         try:
             n = self.sock.write(buf)
         except OSError as e:
@@ -279,13 +263,15 @@ class _Wire(_io.IOBase):
             self._scan_stream(memoryview(buf)[:n], False)
         return n
 
-    def resend(self):
-        for datagram in self.flight or ():
-            try:
-                self.sock.write(datagram)
-            except OSError as e:
-                if e.args[0] not in _EAGAIN:
-                    raise
+    def _follow_library(self, new):
+        # mbedTLS's timer: min at each new flight; a resend on that timer doubles
+        # it first, one answering a peer's resend keeps it (ssl_msg.c)
+        now = time.ticks_ms()
+        if new:
+            self.lib_timeout = _LIB_MIN_MS
+        elif self.lib_deadline is not None and time.ticks_diff(now, self.lib_deadline) >= -20:
+            self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
+        self.lib_deadline = time.ticks_add(now, self.lib_timeout + 10)
 
     def ioctl(self, request, arg):
         # POLL: only mbedTLS's own buffer counts (see pending()); CLOSE: the
@@ -330,7 +316,8 @@ class MbedTLSEngine:
         self._closed = False
         self._probe = bytearray(1)
         self._wire = _Wire(sock, dtls)
-        self._wire.timer = common.FlightTimer(common.check_timeouts(handshake_timeouts))
+        if dtls:
+            self._wire.flight = common.Flight(handshake_timeouts)
         if pending_datagram:
             self._wire.preload = bytes(pending_datagram)
         if sys.platform == "rp2":
@@ -472,33 +459,44 @@ class MbedTLSEngine:
         if self._done:
             return None
         wire = self._wire
+        flight = wire.flight
         lib_due = wire.lib_deadline
         if lib_due is not None and time.ticks_diff(lib_due, time.ticks_ms()) > 0:
             lib_due = None
         try:
+            if flight:
+                flight.mode = 0  # this call's writes are one flight or one resend
             n = self._tls.readinto(self._probe)
         except (OSError, MemoryError, ValueError) as e:
-            wire.timer.stop()
-            if self._server_side and e.args and e.args[0] == _HELLO_VERIFY_REQUIRED:
+            if flight:
+                flight.stop()
+            code = e.args[0] if e.args else None
+            if self._server_side and code == _HELLO_VERIFY_REQUIRED:
                 return self._after_hello_verify()
-            if not self._dtls and e.args and e.args[0] in (EPIPE, ECONNRESET, ENOTCONN):
+            if not self._dtls and code in (EPIPE, ECONNRESET, ENOTCONN):
                 # the peer hung up on us mid-handshake (e.g. it wanted a client
                 # certificate): a TLS failure, not a bare socket error
-                raise common.closed_error(lib_code=e.args[0])
+                raise common.closed_error(lib_code=code)
+            if self._dtls and code in (_CONN_EOF, _PEER_CLOSE_NOTIFY, _FATAL_ALERT):
+                # the alert that says why, even behind a close_notify (tinydtls)
+                alert = common.late_alert(wire.sock, wire.alert)
+                if alert is not None:
+                    raise common.alert_error(alert, self._psk, code)
             raise self._error(e)
-        finally:
-            wire.open = False
         if lib_due is not None and wire.lib_deadline == lib_due:
-            wire.lib_deadline = None  # mbedTLS had its chance and did not resend
+            # mbedTLS did not resend when we thought its timer ran out: ask again
+            # soon rather than lose its timer (our own timer still gives up)
+            wire.lib_deadline = time.ticks_add(time.ticks_ms(), 50)
         if n:
             # application data right behind the peer's Finished: keep it
             self._early = self._probe[0]
         if wire.done():
             self._done = True
             wire.handshaking = False
-            wire.timer.stop()
+            if flight:
+                flight.stop()
             return None
-        if n == 0 and not wire.done():
+        if n == 0:
             raise common.closed_error()
         return "read"
 
@@ -510,8 +508,7 @@ class MbedTLSEngine:
         # sends with its next ClientHello (same client_id).
         self._poller.unregister(self._tls)
         wire = self._wire
-        wire.flight = None
-        wire.fresh = False
+        wire.flight.restart()
         wire.sent = wire.received = 0
         try:
             self._tls = self._ctx.wrap_socket(wire, **self._wrap_kwargs)
@@ -524,20 +521,26 @@ class MbedTLSEngine:
         if self._done or not self._dtls:
             return None
         wire = self._wire
-        ours = wire.timer.remaining_ms()
-        if wire.flight_epoch and wire.lib_deadline is not None:
+        ours = wire.flight.remaining_ms()
+        if ours is not None and wire.flight.epoch and wire.lib_deadline is not None:
             left = time.ticks_diff(wire.lib_deadline, time.ticks_ms())
             left = left if left > 0 else 0
-            if ours is None or left < ours:
+            if left < ours:
                 return left
         return ours
 
     def dtls_handle_timeout(self):
-        timer = self._wire.timer
-        if self._done or not self._dtls or timer.remaining_ms() != 0:
+        if self._done or not self._dtls:
             return
-        timer.expire(self._wire.flight_epoch > 0, self._psk)
-        self._wire.resend()
+        flight = self._wire.flight
+        if flight.remaining_ms() != 0:
+            return
+        for datagram in flight.expire(self._psk):
+            try:
+                self._wire.sock.write(datagram)
+            except OSError as e:
+                if e.args[0] not in _EAGAIN:
+                    raise
 
     # ---- data ----------------------------------------------------------
 

@@ -13,9 +13,13 @@ The certificates come from ``server.pki`` (tools/hostserver/pki.py) and the PSK 
 ``dtls_echo``      DTLS 1.2 with the ``server`` certificate: every record is echoed.
 ``dtls_psk_echo``  DTLS 1.2 PSK: every record is echoed.
 
-Only ``tls_client_auth_echo`` asks for a client certificate; the DTLS services send
-no HelloVerify cookie."""
+Only ``tls_client_auth_echo`` asks for a client certificate. The DTLS services do
+the HelloVerifyRequest cookie exchange, as field servers do (a resent ClientHello
+must carry a fresh record number: a replay is dropped)."""
 
+import hashlib
+import hmac
+import os
 import select
 import socket
 import ssl
@@ -101,6 +105,8 @@ def openssl_context(dtls, psk=None, pki=None, keep=None):
 
     ctx = SSL.Context(SSL.DTLS_SERVER_METHOD if dtls else SSL.TLS_SERVER_METHOD)
     ctx.set_min_proto_version(DTLS_1_2 if dtls else TLS_1_2)
+    if dtls:
+        cookie_exchange(ctx)
     if psk is None:
         ctx.use_certificate_file(pki.path("server"))
         ctx.use_privatekey_file(pki.path("server_key"))
@@ -124,6 +130,23 @@ def openssl_context(dtls, psk=None, pki=None, keep=None):
     ctx.set_max_proto_version(DTLS_1_2 if dtls else TLS_1_2)
     ctx.set_cipher_list(b"PSK:@SECLEVEL=0")
     return ctx
+
+
+COOKIE_SECRET = os.urandom(16)
+
+
+def cookie_exchange(ctx):
+    """HelloVerifyRequest cookies (RFC 6347 4.2.1), as real DTLS servers send
+    them: an HMAC of the client's address (the session's app data)."""
+    from OpenSSL._util import lib
+
+    def cookie(connection):
+        peer = "%s:%d" % connection.get_app_data()
+        return hmac.new(COOKIE_SECRET, peer.encode(), hashlib.sha256).digest()
+
+    ctx.set_options(lib.SSL_OP_COOKIE_EXCHANGE)
+    ctx.set_cookie_generate_callback(cookie)
+    ctx.set_cookie_verify_callback(lambda c, got: hmac.compare_digest(cookie(c), got))
 
 
 @service("tls_psk_echo")
@@ -224,6 +247,7 @@ class DtlsSession:
         self.connection = SSL.Connection(context, None)
         lib.SSL_set_options(self.connection._ssl, lib.SSL_OP_NO_QUERY_MTU)
         self.connection.set_ciphertext_mtu(DTLS_MTU)
+        self.connection.set_app_data(peer[:2])  # what its cookie is made of
         self.connection.set_accept_state()
         self.established = False
         self.last_seen = time.monotonic()
