@@ -68,6 +68,7 @@ _LAZY = {
     "CertInfo": "twinsock.tlsconfig",
     "ssl_socket": "twinsock.tls",
     "dtls_socket": "twinsock.tls",
+    "ciphersuites": "twinsock.tls",
 }
 
 

@@ -481,6 +481,13 @@ def _store_session(buf, session):
     buf[2 : 2 + len(session)] = session
 
 
+def ciphersuites():
+    """The IANA ids of the ciphersuites the running TLS engine can negotiate
+    (for SSLConfig.ciphersuites), sorted; [] without an engine."""
+    engine = platform.tls_engine()
+    return engine.ciphersuites() if engine is not None else []
+
+
 def ssl_socket(ssl_config):
     return SecureSocket(ssl_config, False)
 

@@ -4,7 +4,7 @@
 # (tables only one engine needs live in that engine).
 
 from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
-from twinsock.errors import ENOMEM, ETIMEDOUT, TLSError
+from twinsock.errors import ENOMEM, ETIMEDOUT, TLSError, unsupported
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out
 # buffers, rounded as PLATFORMS.md measured it).
@@ -109,6 +109,20 @@ def late_alert(sock, alert, wait_ms=100):
     except OSError:
         pass
     return None
+
+
+def pick_suites(ids, column, available, library):
+    """The names (column 1: OpenSSL, 2: mbedTLS) of the configured suites
+    `ids` that `available` holds; ENOTSUP naming them all when none is."""
+    from twinsock_port.tls_suites import SUITES
+
+    names = [SUITES[i][column] for i in ids if i in SUITES and SUITES[i][column] in available]
+    if not names:
+        raise unsupported(
+            "none of the configured ciphersuites is built into %s: %s"
+            % (library, ", ".join(SUITES[i][0] if i in SUITES else "0x%04X" % i for i in ids)),
+        )
+    return names
 
 
 def verify_error(reason, hostname=None, lib_code=None, alert=None):

@@ -42,6 +42,27 @@ _VERIFY_REASONS = {
 _MAX_DATAGRAM = 16384 + 2048
 
 
+_available = None
+
+
+def available_suites():
+    """The OpenSSL names of every suite this OpenSSL build has."""
+    global _available
+    if _available is None:
+        ctx = SSL.Context(SSL.TLS_METHOD)
+        ctx.set_cipher_list(b"ALL:@SECLEVEL=0")
+        _available = SSL.Connection(ctx, None).get_cipher_list()
+    return _available
+
+
+def ciphersuites():
+    """The IANA ids of the table's suites this engine can negotiate."""
+    from twinsock_port.tls_suites import SUITES
+
+    have = available_suites()
+    return sorted(i for i in SUITES if SUITES[i][1] in have)
+
+
 def features():
     return {
         "tls": True,
@@ -253,17 +274,9 @@ class OpenSSLEngine:
     def _install_ciphersuites(self, ctx, ids):
         if not ids:
             return
-        from twinsock_port.tls_suites import SUITES
-
-        tls12 = []
-        tls13 = []
-        for suite in ids:
-            names = SUITES.get(suite)
-            if names is None:
-                continue
-            (tls13 if 0x1300 <= suite <= 0x13FF else tls12).append(names[1])
-        if not tls12 and not tls13:
-            raise unsupported("none of the configured ciphersuites is known to the OpenSSL engine")
+        names = common.pick_suites(ids, 1, available_suites(), "OpenSSL")
+        tls12 = [n for n in names if not n.startswith("TLS_")]
+        tls13 = [n for n in names if n.startswith("TLS_")]
         try:
             if tls12:
                 # suites asked for by id are wanted even where OpenSSL's
@@ -274,8 +287,10 @@ class OpenSSLEngine:
                 ctx.set_cipher_list(b"PSK" if self._psk else b"DEFAULT")
             if tls13:
                 _lib.SSL_CTX_set_ciphersuites(ctx._context, ":".join(tls13).encode())
+            elif not self._dtls:
+                ctx.set_max_proto_version(_TLS1_2)  # TLS 1.3 would pick its own suites
         except SSL.Error:
-            raise unsupported("OpenSSL rejected the ciphersuite list %s" % (tls12 + tls13))
+            raise unsupported("OpenSSL rejected the ciphersuite list %s" % names)
 
     def _set_peer_name(self):
         name = self._hostname

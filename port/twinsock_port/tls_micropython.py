@@ -94,6 +94,16 @@ def features():
     return _features
 
 
+def ciphersuites():
+    """The IANA ids of the table's suites this firmware's mbedTLS has."""
+    if _tls is None:
+        return []
+    from twinsock_port.tls_suites import SUITES
+
+    have = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT).get_ciphers()
+    return sorted(i for i in SUITES if SUITES[i][2] in have)
+
+
 def _der_list(blobs):
     """PEM or DER bytes (or a sequence of them) -> a list of DER blobs."""
     if blobs is None:
@@ -382,14 +392,7 @@ class MbedTLSEngine:
                 ctx.verify_mode = _tls.CERT_NONE
         ids = getattr(config, "ciphersuites", None)
         if ids:
-            from twinsock_port.tls_mbedtls_suites import NAMES
-
-            names = [NAMES[i] for i in ids if i in NAMES]
-            available = ctx.get_ciphers()
-            names = [n for n in names if n in available]
-            if not names:
-                raise unsupported("none of the configured ciphersuites is built into mbedTLS")
-            ctx.set_ciphers(names)
+            ctx.set_ciphers(common.pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
         return ctx
 
     # ---- errors --------------------------------------------------------
@@ -497,6 +500,9 @@ class MbedTLSEngine:
                 flight.stop()
             return None
         if n == 0:
+            alert = common.late_alert(wire.sock, wire.alert) if self._dtls else None
+            if alert is not None:
+                raise common.alert_error(alert, self._psk)
             raise common.closed_error()
         return "read"
 

@@ -172,3 +172,18 @@ def test_dtls_handshake_timeouts_option(peer):
     require("dtls")
     info = twinsock.CertInfo(trusted_certs=peer.pki("ca"))
     raises(twinsock.EINVAL, twinsock.SSLConfig, info, dtls_handshake_timeouts=(0, 10))
+
+
+def test_dtls_ciphersuites_the_engine_lacks_are_named(peer):
+    have = twinsock.ciphersuites()
+    assert have == sorted(have), have
+    assert 0xC02B in have, have  # ECDHE-ECDSA-AES128-GCM-SHA256: every engine has it
+    # LwM2M's TLS_PSK_WITH_AES_128_CCM_8 where the firmware lacks it (MicroPython),
+    # and an id no engine knows
+    ids = [i for i in (0xC0A8,) if i not in have] + [0xFFFE]
+    with dtls_socket(psk_config(peer, ciphersuites=ids)) as s:
+        e = raises(twinsock.ENOTSUP, s.connect, peer.host, peer.port("dtls_psk_echo"))
+        assert "0xFFFE" in str(e), str(e)
+        if 0xC0A8 in ids:
+            assert "TLS_PSK_WITH_AES_128_CCM_8" in str(e), str(e)
+        assert s.get_opt(twinsock.OPT_STATE) == twinsock.STATE_CLOSED
