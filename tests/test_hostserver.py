@@ -286,6 +286,8 @@ def test_secure_services_are_opt_in_and_described(server, secure):
         "tls_client_auth_echo",
         "tls_expired",
         "tls_untrusted",
+        "tls_drip",
+        "tls_drip_data",
         "dtls_echo",
         "dtls_psk_echo",
     }

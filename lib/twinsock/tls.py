@@ -3,6 +3,7 @@
 # port/) over the backend's non-blocking platform socket. Every wait is a
 # poll here, so a receive timeout never latches the engine.
 from twinsock import platform
+from twinsock.clock import deadline_after, ms_left
 from twinsock.const import (
     OPT_ADDR_FAMILY,
     OPT_BYTES_RECEIVED,
@@ -222,21 +223,27 @@ class SecureSocket:
 
     def _drive_handshake(self):
         engine = self._engine
-        p = platform.get()
-        raw = self._backend.get_system_socket()
-        readable = p.waiter(raw)
-        writable = p.waiter(raw, True)
-        timeout = self._backend.get_opt(OPT_RECV_TIMEOUT)
+        backend = self._backend
+        timeout = backend._timeout
+        # TLS: one deadline for the whole handshake, however the peer drips its
+        # bytes; DTLS: bounded by the handshake timeouts, not OPT_RECV_TIMEOUT.
+        deadline = None if self._dtls else deadline_after(timeout)
+        writable = None
         while True:
             want = engine.handshake_step()
             if want is None:
                 return
             if self._dtls:
-                # Bounded by the handshake timeouts, not OPT_RECV_TIMEOUT.
-                wait_ms = engine.dtls_timeout_ms()
-                if not readable(wait_ms):
+                if not backend._wait_until(deadline_after(engine.dtls_timeout_ms())):
                     engine.dtls_handle_timeout()
-            elif not (readable if want == "read" else writable)(timeout):
+                continue
+            if want == "read":
+                ready = backend._wait_until(deadline)
+            else:
+                if writable is None:
+                    writable = platform.get().waiter(backend.get_system_socket(), True)
+                ready = writable(ms_left(deadline))
+            if not ready:
                 raise TLSError(
                     "TLS handshake: no answer from the peer in %d ms" % timeout, ETIMEDOUT
                 )
@@ -283,8 +290,9 @@ class SecureSocket:
     def _send_rest(self, data, sent):
         view = memoryview(data)
         writable = platform.get().waiter(self._backend.get_system_socket(), True)
+        deadline = deadline_after(SEND_TIMEOUT_MS)
         while sent < len(view):
-            if not writable(SEND_TIMEOUT_MS):
+            if not writable(ms_left(deadline)):
                 raise NetError(ETIMEDOUT, "send: peer took no data for %d ms" % SEND_TIMEOUT_MS)
             try:
                 sent += self._engine.send(view[sent:]) or 0
@@ -297,12 +305,15 @@ class SecureSocket:
         engine = self._engine
         try:
             n = engine.recv_into(buf)
-            while n is None:  # nothing decrypted yet: wait for the backend
-                if not self._backend._wait_readable(self._backend._timeout):
-                    raise NetError(
-                        ETIMEDOUT, "receive: timed out after %d ms" % self._backend._timeout
-                    )
-                n = engine.recv_into(buf)
+            if n is None:  # nothing decrypted yet: wait for the backend
+                backend = self._backend
+                deadline = deadline_after(backend._timeout)  # one, however bytes drip
+                while n is None:
+                    if not backend._wait_until(deadline):
+                        raise NetError(
+                            ETIMEDOUT, "receive: timed out after %d ms" % backend._timeout
+                        )
+                    n = engine.recv_into(buf)
         except MessageTruncated as e:
             self._received += e.nbytes
             raise

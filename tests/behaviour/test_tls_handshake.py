@@ -145,6 +145,23 @@ def test_tls_handshake_with_silent_peer_honours_receive_timeout(peer):
         check_echo(s, b"after a timed-out handshake")
 
 
+def test_tls_handshake_with_dripping_peer_ends_at_one_deadline(peer):
+    # tls_drip announces a 16 KB record and sends a byte of it every 200 ms: each
+    # byte wakes the handshake, none restarts its clock
+    with tls_socket(cert_config(peer)) as s:
+        s.set_opt(twinsock.OPT_RECV_TIMEOUT, 500)
+        start = now_ms()
+        e = raises(twinsock.ETIMEDOUT, s.connect, "localhost", peer.port("tls_drip"))
+        took = elapsed_ms(start)
+        assert isinstance(e, twinsock.TLSError), repr(e)
+        assert 500 <= took <= 800, "handshake gave up after %d ms" % took
+        assert s.get_opt(twinsock.OPT_STATE) == twinsock.STATE_CLOSED
+        s.close()
+        s.set_opt(twinsock.OPT_RECV_TIMEOUT, REPLY_TIMEOUT_MS)
+        s.connect("localhost", peer.port("tls_echo"))
+        check_echo(s, b"after a dripping peer")
+
+
 def test_tls_connection_refused_is_not_a_tls_error(peer):
     with tls_socket(cert_config(peer)) as s:
         e = raises(twinsock.ECONNREFUSED, s.connect, peer.host, peer.port("tcp_refused"))
