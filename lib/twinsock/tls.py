@@ -69,6 +69,8 @@ def engine_module(dtls, psk):
 class SecureSocket:
     """A TLS (over TCP) or DTLS (over UDP) socket with the avs_net v-table."""
 
+    _session = None  # the last session, resumed by the next connect()
+
     def __init__(self, ssl_config, dtls):
         if not isinstance(ssl_config, SSLConfig):
             raise invalid("ssl_config must be an SSLConfig, not %r" % type(ssl_config).__name__)
@@ -202,7 +204,9 @@ class SecureSocket:
                 self._dtls,
                 server_side,
                 hostname,
-                _stored_session(config.session_resumption_buffer),
+                None
+                if server_side
+                else _stored_session(config.session_resumption_buffer) or self._session,
                 self._handshake_timeouts,
                 backend._inner_mtu() if self._dtls else 1400,
                 client_id,
@@ -219,7 +223,15 @@ class SecureSocket:
                 raise TLSError("handshake: out of memory", ENOMEM)
             raise platform.fail(e, "%s handshake" % self.kind)
         self._resumed = self._engine.session_resumed()
-        _store_session(config.session_resumption_buffer, self._engine.session())
+        if not server_side:
+            self._keep_session(self._engine.session())
+
+    def _keep_session(self, session):
+        # for the next connect() of this object (as avs_net resumes), and for the
+        # caller's resumption buffer; None where the engine cannot resume
+        if session:
+            self._session = session
+            _store_session(self._config.session_resumption_buffer, session)
 
     def _drive_handshake(self):
         engine = self._engine
@@ -262,8 +274,9 @@ class SecureSocket:
         self._engine = None
         self._shut_down = False
         if engine is not None:
-            # TLS 1.3 tickets arrive after the handshake: store the session again.
-            _store_session(self._config.session_resumption_buffer, engine.session())
+            # TLS 1.3 tickets arrive after the handshake: keep the session again.
+            if self._session is not None:
+                self._keep_session(engine.session())
             engine.close()
         self._backend.close()
 
@@ -406,11 +419,9 @@ class SecureSocket:
         if key == OPT_HAS_BUFFERED_DATA:
             return self._has_buffered_data()
         if key == OPT_SESSION_RESUMED:
-            self._feature("session_resumption", "OPT_SESSION_RESUMED (session resumption)")
-            return self._resumed
+            return self._resumed  # False where the engine cannot resume
         if key == OPT_CONNECTION_ID_RESUMED:
-            self._feature("connection_id", "OPT_CONNECTION_ID_RESUMED (DTLS Connection ID)")
-            return False
+            return False  # no engine here has DTLS Connection ID: never resumed
         if key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
             return self._handshake_timeouts
         if key == OPT_DANE_TLSA_ARRAY:

@@ -99,9 +99,11 @@ def late_alert(sock, alert, wait_ms=100):
         import uselect as select
     poller = select.poll()
     poller.register(sock, select.POLLIN)
+    deadline = _ticks_add(_ticks_ms(), wait_ms)
     try:
-        for _ in range(4):
-            if not poller.poll(wait_ms):
+        while True:
+            left = _ticks_diff(deadline, _ticks_ms())
+            if left <= 0 or not poller.poll(left):
                 break
             alert = fatal_alert(sock.recv(2048))
             if alert is not None:
