@@ -69,26 +69,28 @@ def engine_module(dtls, psk):
 class SecureSocket:
     """A TLS (over TCP) or DTLS (over UDP) socket with the avs_net v-table."""
 
+    # Defaults on the class: a socket's own dict holds only what changed (heap).
     _session = None  # the last session, resumed by the next connect()
+    _engine = None
+    _timeouts = None  # OPT_DTLS_HANDSHAKE_TIMEOUTS once set; else the config's
+    _sent = 0
+    _received = 0
+    _resumed = False
+    _shut_down = False
+    _cleaned = False
 
     def __init__(self, ssl_config, dtls):
         if not isinstance(ssl_config, SSLConfig):
             raise invalid("ssl_config must be an SSLConfig, not %r" % type(ssl_config).__name__)
         ssl_config.validate()
-        self.kind = "dtls" if dtls else "tls"
+        engine_module(dtls, isinstance(ssl_config.security, PskInfo))
         self._dtls = dtls
         self._config = ssl_config
-        self._psk = isinstance(ssl_config.security, PskInfo)
-        self._engines = engine_module(dtls, self._psk)
-        backend_kind = UdpSocket if dtls else TcpSocket
-        self._backend = backend_kind(ssl_config.backend_configuration)
-        self._engine = None
-        self._handshake_timeouts = ssl_config.dtls_handshake_timeouts
-        self._sent = 0
-        self._received = 0
-        self._resumed = False
-        self._shut_down = False
-        self._cleaned = False
+        self._backend = (UdpSocket if dtls else TcpSocket)(ssl_config.backend_configuration)
+
+    @property
+    def kind(self):
+        return "dtls" if self._dtls else "tls"
 
     def __enter__(self):
         return self
@@ -198,7 +200,7 @@ class SecureSocket:
         try:
             if not self._dtls:
                 platform.get().no_delay(raw)  # handshake flights must not wait for ACKs
-            self._engine = self._engines.Engine(
+            self._engine = platform.tls_engine().Engine(
                 raw,
                 config,
                 self._dtls,
@@ -207,7 +209,7 @@ class SecureSocket:
                 None
                 if server_side
                 else _stored_session(config.session_resumption_buffer) or self._session,
-                self._handshake_timeouts,
+                self._timeouts or config.dtls_handshake_timeouts,
                 backend._inner_mtu() if self._dtls else 1400,
                 client_id,
             )
@@ -394,7 +396,7 @@ class SecureSocket:
     # -- options ----------------------------------------------------------------
 
     def _feature(self, name, what):
-        if not self._engines.features().get(name):
+        if not platform.tls_engine().features().get(name):
             raise unsupported("%s is not available on %s" % (what, platform.get().name))
 
     def _has_buffered_data(self):
@@ -423,7 +425,7 @@ class SecureSocket:
         if key == OPT_CONNECTION_ID_RESUMED:
             return False  # no engine here has DTLS Connection ID: never resumed
         if key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
-            return self._handshake_timeouts
+            return self._timeouts or self._config.dtls_handshake_timeouts
         if key == OPT_DANE_TLSA_ARRAY:
             raise invalid("get_opt: OPT_DANE_TLSA_ARRAY is write-only")
         raise invalid("get_opt: unknown option key %s" % option_name(key))
@@ -434,9 +436,7 @@ class SecureSocket:
         if key in (OPT_RECV_TIMEOUT, OPT_PREFERRED_ADDR_FAMILY, OPT_FORCED_ADDR_FAMILY):
             self._backend.set_opt(key, value)
         elif key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
-            self._handshake_timeouts = check_handshake_timeouts(
-                value, "OPT_DTLS_HANDSHAKE_TIMEOUTS"
-            )
+            self._timeouts = check_handshake_timeouts(value, "OPT_DTLS_HANDSHAKE_TIMEOUTS")
         elif key == OPT_DANE_TLSA_ARRAY:
             self._feature("dane", "OPT_DANE_TLSA_ARRAY (DANE)")
         elif key in (

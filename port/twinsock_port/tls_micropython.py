@@ -72,6 +72,8 @@ _LIB_MIN_MS = 1000  # mbedTLS's hs_timeout_min/max defaults (not settable)
 _LIB_MAX_MS = 60000
 
 _features = None
+_PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
+_POLLER = None  # made on the first pending()
 
 
 def features():
@@ -125,25 +127,28 @@ def _der_list(blobs):
 class _Wire(_io.IOBase):
     """The stream mbedTLS reads and writes: see the module comment."""
 
+    # Defaults on the class: an instance holds only what changed (heap).
+    handshaking = True
+    budget = -1  # datagrams mbedTLS may read now; -1: no limit
+    flight = None  # DTLS: tls_common.Flight
+    alert = None  # DTLS: a fatal alert the peer sent during the handshake
+    # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
+    sent = 0
+    received = 0
+    preload = None  # a datagram read before the engine existed
+    alert_seen = False  # DTLS: the peer sent an alert after the handshake
+    # mbedTLS's own retransmission timer (1 s doubling to 60 s), followed
+    # from outside: in an encrypted flight its resends matter (see write)
+    lib_timeout = _LIB_MIN_MS
+    lib_deadline = None
+
     def __init__(self, sock, dtls):
         self.sock = sock
         self.dtls = dtls
-        self.handshaking = True
-        self.budget = -1  # datagrams mbedTLS may read now; -1: no limit
-        self.flight = None  # DTLS: tls_common.Flight
-        self.alert = None  # DTLS: a fatal alert the peer sent during the handshake
-        # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
-        self.sent = 0
-        self.received = 0
-        self.preload = None  # a datagram read before the engine existed
-        self.alert_seen = False  # DTLS: the peer sent an alert after the handshake
-        # mbedTLS's own retransmission timer (1 s doubling to 60 s), followed
-        # from outside: in an encrypted flight its resends matter (see write)
-        self.lib_timeout = _LIB_MIN_MS
-        self.lib_deadline = None
-        # TLS stream record scanners: [header bytes still needed, body bytes left]
-        self._in = [5, 0, bytearray(5)]
-        self._out = [5, 0, bytearray(5)]
+        if not dtls:
+            # TLS record scanners: [header bytes still needed, body bytes left, header]
+            self._in = [5, 0, bytearray(5)]
+            self._out = [5, 0, bytearray(5)]
 
     def done(self):
         return self.sent == 2 and self.received == 2
@@ -322,9 +327,6 @@ class MbedTLSEngine:
         version = getattr(config, "version", 0)
         if version == 7:
             raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
-        self._done = False
-        self._closed = False
-        self._probe = bytearray(1)
         self._wire = _Wire(sock, dtls)
         if dtls:
             self._wire.flight = common.Flight(handshake_timeouts)
@@ -346,10 +348,8 @@ class MbedTLSEngine:
             self._tls = ctx.wrap_socket(self._wire, **kwargs)
         except (OSError, MemoryError, ValueError) as e:
             raise self._error(e)
-        self._ctx = ctx
-        self._wrap_kwargs = kwargs
-        self._poller = _select.poll()
-        self._poller.register(self._tls, _select.POLLIN)
+        if server_side and dtls:
+            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
 
     def _make_context(self, config, security):
         if self._dtls:
@@ -469,7 +469,7 @@ class MbedTLSEngine:
         try:
             if flight:
                 flight.mode = 0  # this call's writes are one flight or one resend
-            n = self._tls.readinto(self._probe)
+            n = self._tls.readinto(_PROBE)
         except (OSError, MemoryError, ValueError) as e:
             if flight:
                 flight.stop()
@@ -492,10 +492,12 @@ class MbedTLSEngine:
             wire.lib_deadline = time.ticks_add(time.ticks_ms(), 50)
         if n:
             # application data right behind the peer's Finished: keep it
-            self._early = self._probe[0]
+            self._early = _PROBE[0]
         if wire.done():
             self._done = True
             wire.handshaking = False
+            if not self._dtls:
+                wire._in = wire._out = None  # the handshake's record scanners
             if flight:
                 flight.stop()
             return None
@@ -507,20 +509,21 @@ class MbedTLSEngine:
         return "read"
 
     _early = None
+    _done = False
+    _closed = False
 
     def _after_hello_verify(self):
         # mbedTLS sent a HelloVerifyRequest and dropped the session, as a
         # stateless DTLS server does: a new one checks the cookie the client
         # sends with its next ClientHello (same client_id).
-        self._poller.unregister(self._tls)
         wire = self._wire
         wire.flight.restart()
         wire.sent = wire.received = 0
+        ctx, kwargs = self._rewrap
         try:
-            self._tls = self._ctx.wrap_socket(wire, **self._wrap_kwargs)
+            self._tls = ctx.wrap_socket(wire, **kwargs)
         except (OSError, MemoryError) as e:
             raise self._error(e)
-        self._poller.register(self._tls, _select.POLLIN)
         return "read"
 
     def dtls_timeout_ms(self):
@@ -581,7 +584,7 @@ class MbedTLSEngine:
             if self.pending():
                 wire.budget = 0
                 try:
-                    while self._tls.readinto(self._probe):
+                    while self._tls.readinto(_PROBE):
                         pass
                 except OSError:
                     pass
@@ -604,7 +607,14 @@ class MbedTLSEngine:
         tells whether there are any)."""
         if self._early is not None:
             return 1
-        return 1 if self._poller.poll(0) else 0
+        global _POLLER
+        if _POLLER is None:
+            _POLLER = _select.poll()
+        _POLLER.register(self._tls, _select.POLLIN)
+        try:
+            return 1 if _POLLER.poll(0) else 0
+        finally:
+            _POLLER.unregister(self._tls)
 
     # ---- session facts -------------------------------------------------
 
@@ -631,10 +641,6 @@ class MbedTLSEngine:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._poller.unregister(self._tls)
-        except (OSError, ValueError, KeyError):
-            pass
         try:
             self._tls.close()
         except OSError:
