@@ -28,6 +28,7 @@ package(
         "micropython.py",
         "rp2.py",
         "tls_common.py",
+        "tls_rare.py",
         "tls_suites.py",
         "tls_micropython.py",
         "unix.py",

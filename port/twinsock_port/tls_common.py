@@ -1,36 +1,17 @@
-# What both TLS engines share: DTLS record overhead, the DTLS retransmission
-# schedule and the human-readable messages. Portable (CPython and MicroPython);
-# imported only by the tls_* engines. Kept small: a board pays for every line
-# (tables only one engine needs live in that engine).
+# The engine core every TLS engine shares (as avs_commons keeps
+# avs_ssl_common.h): DTLS record scanning and renumbering, flight keeping and
+# resending, MTU packing, timeout validation. Portable (CPython and
+# MicroPython). Kept small: a board pays for every line; what a successful
+# handshake never runs is in tls_rare, the tables in tls_suites.
 
 from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
-from twinsock.errors import ENOMEM, ETIMEDOUT, TLSError, unsupported
+from twinsock.errors import ENOMEM, TLSError
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out
 # buffers, rounded as PLATFORMS.md measured it).
 TLS_HEAP_BYTES = 17 * 1024
 
 DTLS_RECORD_HEADER = 13
-
-
-def record_overhead(suite_name, dtls=True):
-    """Bytes a (D)TLS 1.2 record adds to its payload under `suite_name`
-    (OpenSSL or mbedTLS spelling), the worst case for CBC padding."""
-    header = DTLS_RECORD_HEADER if dtls else 5
-    name = (suite_name or "").upper().replace("_", "-")
-    if "CHACHA20" in name:
-        return header + 16
-    if "CCM-8" in name or "CCM8" in name:
-        return header + 8 + 8
-    if "GCM" in name or "CCM" in name:
-        return header + 8 + 16
-    # CBC: explicit IV + MAC + up to a full block of padding
-    mac = 20
-    if name.endswith("SHA256"):
-        mac = 32
-    elif name.endswith("SHA384"):
-        mac = 48
-    return header + 16 + mac + 16
 
 
 def pack(data, mtu):
@@ -53,105 +34,11 @@ def pack(data, mtu):
     return out
 
 
-# Alerts that end a PSK handshake when the peer does not know our identity or
-# derived other keys from a different PSK.
-PSK_REJECT_ALERTS = (20, 40, 51, 115)
+def rare():
+    """tls_rare: what a handshake that succeeds never needs, imported then."""
+    from twinsock_port import tls_rare
 
-
-def alert_text(number):
-    from twinsock_port.tls_suites import ALERTS
-
-    return "%s (%d)" % (ALERTS.get(number, "alert"), number)
-
-
-def alert_error(number, psk=False, lib_code=None, sent=False):
-    """TLSError for an alert the peer sent (or, with `sent`, that we sent)."""
-    if psk and number in PSK_REJECT_ALERTS:
-        return TLSError(
-            "PSK identity rejected: peer sent alert %s (wrong identity or key)"
-            % alert_text(number),
-            alert=number,
-            lib_code=lib_code,
-        )
-    if number == 70:
-        return TLSError(
-            "TLS version too low: peer sent alert protocol_version (70); "
-            "the peer and the configured minimum version share no version",
-            alert=number,
-            lib_code=lib_code,
-        )
-    return TLSError(
-        "handshake failed: %s alert %s" % ("we sent" if sent else "peer sent", alert_text(number)),
-        alert=number,
-        lib_code=lib_code,
-    )
-
-
-def late_alert(sock, alert, wait_ms=100):
-    """The fatal alert that explains a peer's close during a DTLS handshake:
-    `alert` if one came already, else one arriving within `wait_ms` (tinydtls
-    sends close_notify, then the fatal alert), or None."""
-    if alert is not None:
-        return alert
-    try:
-        import select
-    except ImportError:
-        import uselect as select
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    deadline = _ticks_add(_ticks_ms(), wait_ms)
-    try:
-        while True:
-            left = _ticks_diff(deadline, _ticks_ms())
-            if left <= 0 or not poller.poll(left):
-                break
-            alert = fatal_alert(sock.recv(2048))
-            if alert is not None:
-                return alert
-    except OSError:
-        pass
-    return None
-
-
-def pick_suites(ids, column, available, library):
-    """The names (column 1: OpenSSL, 2: mbedTLS) of the configured suites
-    `ids` that `available` holds; ENOTSUP naming them all when none is."""
-    from twinsock_port.tls_suites import SUITES
-
-    names = [SUITES[i][column] for i in ids if i in SUITES and SUITES[i][column] in available]
-    if not names:
-        raise unsupported(
-            "none of the configured ciphersuites is built into %s: %s"
-            % (library, ", ".join(SUITES[i][0] if i in SUITES else "0x%04X" % i for i in ids)),
-        )
-    return names
-
-
-def verify_error(reason, hostname=None, lib_code=None, alert=None):
-    """TLSError for a certificate the engine rejected; `reason` is one of
-    "hostname", "unknown_ca", "expired", "not_yet_valid", "revoked" or a
-    library message."""
-    if reason == "hostname":
-        text = "hostname mismatch (wanted %s)" % hostname
-    elif reason == "unknown_ca":
-        text = "unknown CA"
-    elif reason == "expired":
-        text = "certificate expired"
-    elif reason == "not_yet_valid":
-        text = "certificate not yet valid"
-    elif reason == "revoked":
-        text = "certificate revoked"
-    else:
-        text = reason
-    return TLSError("certificate verify failed: " + text, alert=alert, lib_code=lib_code)
-
-
-def not_tls_error(lib_code=None):
-    return TLSError("peer is not speaking TLS", lib_code=lib_code)
-
-
-def closed_error(lib_code=None):
-    return TLSError("peer closed the connection during the handshake", lib_code=lib_code)
+    return tls_rare
 
 
 def memory_error(free_bytes, lib_code=None):
@@ -161,16 +48,6 @@ def memory_error(free_bytes, lib_code=None):
         code=ENOMEM,
         lib_code=lib_code,
     )
-
-
-def timeout_error(waited_ms, finished_sent=False, psk=False):
-    text = "DTLS handshake timed out: no answer after %d ms of retransmissions" % waited_ms
-    if finished_sent and psk:
-        # DTLS drops records it cannot decrypt instead of sending an alert
-        text += " to our Finished; PSK identity rejected? (wrong identity or key)"
-    elif finished_sent:
-        text += " to our Finished"
-    return TLSError(text, code=ETIMEDOUT)
 
 
 def is_ip_literal(name):
@@ -302,7 +179,7 @@ class Flight:
         if self.epoch or self.current >= self.max_ms:
             waited = _ticks_diff(_ticks_ms(), self.started)
             self.current = None
-            raise timeout_error(waited, self.epoch > 0, psk)
+            raise rare().timeout_error(waited, self.epoch > 0, psk)
         self.current = min(self.current * 2, self.max_ms)
         self.deadline = _ticks_add(_ticks_ms(), self.current)
         if self.epoch:

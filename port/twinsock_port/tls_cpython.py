@@ -274,7 +274,7 @@ class OpenSSLEngine:
     def _install_ciphersuites(self, ctx, ids):
         if not ids:
             return
-        names = common.pick_suites(ids, 1, available_suites(), "OpenSSL")
+        names = common.rare().pick_suites(ids, 1, available_suites(), "OpenSSL")
         tls12 = [n for n in names if not n.startswith("TLS_")]
         tls13 = [n for n in names if n.startswith("TLS_")]
         try:
@@ -442,22 +442,22 @@ class OpenSSLEngine:
         if self._dtls:
             alert = self._alert
             if isinstance(error, (SSL.ZeroReturnError, SSL.SysCallError)):
-                alert = common.late_alert(self._sock, alert)
+                alert = common.rare().late_alert(self._sock, alert)
             if alert is not None:
-                return common.alert_error(alert, psk=self._psk)
+                return common.rare().alert_error(alert, psk=self._psk)
         if isinstance(error, SSL.ZeroReturnError):
-            return common.closed_error()
+            return common.rare().closed_error()
         if isinstance(error, SSL.SysCallError):
             code = error.args[0] if error.args else None
             if code in (-1, 0) or code == _errno.ECONNRESET:
-                return common.closed_error(lib_code=code)
+                return common.rare().closed_error(lib_code=code)
             if isinstance(code, int) and code > 0:
                 return TLSError(
                     "handshake failed: %s" % (error.args[1] if len(error.args) > 1 else code),
                     code=code,
                     lib_code=code,
                 )
-            return common.closed_error(lib_code=code)
+            return common.rare().closed_error(lib_code=code)
         words = _reason_words(error)
         text = "; ".join(words)
         verify = _lib.SSL_get_verify_result(self._conn._ssl)
@@ -465,7 +465,7 @@ class OpenSSLEngine:
             reason = _VERIFY_REASONS.get(verify)
             if reason is None:
                 reason = _ffi.string(_lib.X509_verify_cert_error_string(verify)).decode()
-            return common.verify_error(reason, self._hostname, lib_code=verify)
+            return common.rare().verify_error(reason, self._hostname, lib_code=verify)
         for word in words:
             if " alert " in " %s " % word and "alert" in word:
                 name = word.split("alert", 1)[1].strip().replace(" ", "_")
@@ -473,7 +473,7 @@ class OpenSSLEngine:
 
                 for number in ALERTS:
                     if ALERTS[number] == name:
-                        return common.alert_error(number, psk=self._psk)
+                        return common.rare().alert_error(number, psk=self._psk)
         for word in words:
             if (
                 "wrong version number" in word
@@ -483,9 +483,9 @@ class OpenSSLEngine:
                 or "unknown protocol" in word
                 or "record length mismatch" in word
             ):
-                return common.not_tls_error()
+                return common.rare().not_tls_error()
             if "unexpected eof" in word:
-                return common.closed_error()
+                return common.rare().closed_error()
             if "unsupported protocol" in word or "version too low" in word:
                 return TLSError(
                     "TLS version too low: the peer offers only versions below the "
@@ -607,7 +607,7 @@ class OpenSSLEngine:
             return None
         if self._conn.get_protocol_version_name() in ("TLSv1.3", "DTLSv1.3"):
             return (13 if self._dtls else 5) + 16 + 1
-        return common.record_overhead(self.cipher(), self._dtls)
+        return common.rare().record_overhead(self.cipher(), self._dtls)
 
     def close(self):
         """Send close_notify when the handshake completed; never blocks."""

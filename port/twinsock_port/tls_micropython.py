@@ -16,6 +16,8 @@ import gc
 import sys
 import time
 
+from micropython import const
+
 try:
     import tls as _tls
 except ImportError:  # firmware older than v1.23
@@ -35,11 +37,9 @@ except ImportError:
 
 from twinsock.errors import (
     ECONNRESET,
-    ENOMEM,
     ENOTCONN,
     EPIPE,
     MessageTruncated,
-    NetError,
     TLSError,
     unsupported,
 )
@@ -51,25 +51,17 @@ _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
 _POLL = 3  # MP_STREAM_POLL
 _CLOSE = 4  # MP_STREAM_CLOSE
 
-# negative mbedTLS codes MicroPython raises as OSError(code)
-_CONN_EOF = -0x7280  # -29312
-_FATAL_ALERT = -0x7780  # -30592
-_INVALID_RECORD = -0x7200  # -29184
-_BAD_INPUT = -0x7100  # -28928
-_TIMEOUT = -0x6800  # -26624
-_PEER_CLOSE_NOTIFY = -0x7880
-_HANDSHAKE_FAILURE = -0x6E00
-_BAD_PROTOCOL_VERSION = -0x6E80
-_UNKNOWN_IDENTITY = -0x6C80
-_HELLO_VERIFY_REQUIRED = -0x6A80
-_INVALID_MAC = -0x7180
-_ALLOC_FAILED = -0x7F00
+# negative mbedTLS codes MicroPython raises as OSError(code); the rest: tls_rare
+_CONN_EOF = const(-0x7280)
+_FATAL_ALERT = const(-0x7780)
+_PEER_CLOSE_NOTIFY = const(-0x7880)
+_HELLO_VERIFY_REQUIRED = const(-0x6A80)
 
-_CCS = 20
-_ALERT = 21
-_HANDSHAKE = 22
-_LIB_MIN_MS = 1000  # mbedTLS's hs_timeout_min/max defaults (not settable)
-_LIB_MAX_MS = 60000
+_CCS = const(20)
+_ALERT = const(21)
+_HANDSHAKE = const(22)
+_LIB_MIN_MS = const(1000)  # mbedTLS's hs_timeout_min/max defaults (not settable)
+_LIB_MAX_MS = const(60000)
 
 _features = None
 _PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
@@ -392,69 +384,15 @@ class MbedTLSEngine:
                 ctx.verify_mode = _tls.CERT_NONE
         ids = getattr(config, "ciphersuites", None)
         if ids:
-            ctx.set_ciphers(common.pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
+            ctx.set_ciphers(common.rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
         return ctx
 
     # ---- errors --------------------------------------------------------
 
     def _error(self, e):
-        if isinstance(e, NetError):
-            return e
-        if isinstance(e, MemoryError):
+        if isinstance(e, MemoryError):  # no import: the heap is short
             return common.memory_error(gc.mem_free())
-        if isinstance(e, ValueError):
-            text = str(e)
-            low = text.lower()
-            if "does not match" in low or "common name" in low or "cn)" in low:
-                return common.verify_error("hostname", self._hostname)
-            if "not correctly signed" in low or "trusted ca" in low:
-                return common.verify_error("unknown_ca")
-            if "expired" in low:
-                return common.verify_error("expired")
-            if "future" in low:
-                return common.verify_error("not_yet_valid")
-            if "revoked" in low:
-                return common.verify_error("revoked")
-            return common.verify_error(text.replace("\n", "; ").strip("; "))
-        code = e.args[0] if e.args else None
-        if code == ENOMEM or code == _ALLOC_FAILED:
-            return common.memory_error(gc.mem_free(), lib_code=code)
-        if not isinstance(code, int):
-            return TLSError("handshake failed: %s" % (e,))
-        if code > 0:
-            return NetError(code, "TLS backend socket failed: %s" % (e,))
-        if code == _CONN_EOF or code == _BAD_INPUT:
-            return common.closed_error(lib_code=code)
-        if code == _INVALID_MAC and self._psk:
-            return TLSError("PSK identity rejected: wrong identity or key", lib_code=code)
-        if code == _INVALID_RECORD:
-            return common.not_tls_error(lib_code=code)
-        if code == _TIMEOUT:
-            return common.timeout_error(60000)
-        if code == _FATAL_ALERT:
-            if self._psk:
-                return TLSError(
-                    "PSK identity rejected: peer sent a fatal alert (wrong identity or key)",
-                    lib_code=code,
-                )
-            return TLSError("handshake failed: peer sent a fatal alert", lib_code=code)
-        if code == _UNKNOWN_IDENTITY:
-            return TLSError("PSK identity rejected: the peer's identity is unknown", lib_code=code)
-        if code == _BAD_PROTOCOL_VERSION:
-            return TLSError(
-                "TLS version too low: the peer offers only versions below TLS 1.2",
-                alert=70,
-                lib_code=code,
-            )
-        if code == _HANDSHAKE_FAILURE:
-            if self._psk:
-                return TLSError(
-                    "PSK identity rejected: handshake failure (wrong identity or key)",
-                    alert=40,
-                    lib_code=code,
-                )
-            return TLSError("handshake failed: handshake_failure (40)", alert=40, lib_code=code)
-        return TLSError("handshake failed: mbedTLS error -0x%04X" % -code, lib_code=code)
+        return common.rare().mbedtls_error(e, self._hostname, self._psk)
 
     # ---- handshake -----------------------------------------------------
 
@@ -479,12 +417,12 @@ class MbedTLSEngine:
             if not self._dtls and code in (EPIPE, ECONNRESET, ENOTCONN):
                 # the peer hung up on us mid-handshake (e.g. it wanted a client
                 # certificate): a TLS failure, not a bare socket error
-                raise common.closed_error(lib_code=code)
+                raise common.rare().closed_error(lib_code=code)
             if self._dtls and code in (_CONN_EOF, _PEER_CLOSE_NOTIFY, _FATAL_ALERT):
                 # the alert that says why, even behind a close_notify (tinydtls)
-                alert = common.late_alert(wire.sock, wire.alert)
+                alert = common.rare().late_alert(wire.sock, wire.alert)
                 if alert is not None:
-                    raise common.alert_error(alert, self._psk, code)
+                    raise common.rare().alert_error(alert, self._psk, code)
             raise self._error(e)
         if lib_due is not None and wire.lib_deadline == lib_due:
             # mbedTLS did not resend when we thought its timer ran out: ask again
@@ -502,10 +440,10 @@ class MbedTLSEngine:
                 flight.stop()
             return None
         if n == 0:
-            alert = common.late_alert(wire.sock, wire.alert) if self._dtls else None
+            alert = common.rare().late_alert(wire.sock, wire.alert) if self._dtls else None
             if alert is not None:
-                raise common.alert_error(alert, self._psk)
-            raise common.closed_error()
+                raise common.rare().alert_error(alert, self._psk)
+            raise common.rare().closed_error()
         return "read"
 
     _early = None
@@ -633,7 +571,7 @@ class MbedTLSEngine:
     def record_overhead(self):
         if not self._done:
             return None
-        return common.record_overhead(self.cipher(), self._dtls)
+        return common.rare().record_overhead(self.cipher(), self._dtls)
 
     def close(self):
         """MicroPython's tls cannot send close_notify; this frees mbedTLS's
