@@ -16,6 +16,7 @@ package(
         "platform.py",
         "porting.py",
         "tls.py",
+        "tls_server.py",
         "tlsconfig.py",
     ],
     base_path="../../lib",

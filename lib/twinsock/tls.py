@@ -21,8 +21,6 @@ from twinsock.const import (
     OPT_STATE,
     SEND_TIMEOUT_MS,
     STATE_ACCEPTED,
-    STATE_BOUND,
-    STATE_CLOSED,
     STATE_CONNECTED,
 )
 from twinsock.endpoint import check_host, check_port
@@ -121,20 +119,25 @@ class SecureSocket:
 
     # -- connecting -----------------------------------------------------------
 
+    # Rarer calls: their code loads on first use (lib/twinsock/tls_server.py).
     def decorate(self, backend):
         """Take over `backend` (a UDP socket for DTLS, TCP for TLS), for
         example after a plain-text STARTTLS exchange; a connected backend
         handshakes at once."""
-        self._check_alive("decorate")
-        wanted = UdpSocket if self._dtls else TcpSocket
-        if not isinstance(backend, wanted):
-            raise invalid("decorate: a %s socket needs a %s backend" % (self.kind, wanted.kind))
-        if self._engine is not None or self._backend.get_opt(OPT_STATE) != STATE_CLOSED:
-            raise NetError(EISCONN, "decorate: this %s socket is already in use" % self.kind)
-        self._backend.cleanup()
-        self._backend = backend
-        if backend.get_opt(OPT_STATE) in (STATE_CONNECTED, STATE_ACCEPTED):
-            self._handshake(backend.get_remote_hostname(), False)
+        from twinsock.tls_server import decorate
+
+        decorate(self, backend)
+
+    def bind(self, address, port):
+        from twinsock.tls_server import bind
+
+        bind(self, address, port)
+
+    def accept(self):
+        """A new socket in STATE_ACCEPTED whose server-side handshake is done."""
+        from twinsock.tls_server import accept
+
+        return accept(self)
 
     def connect(self, host, port):
         self._check_alive("connect")
@@ -145,52 +148,6 @@ class SecureSocket:
         if self._backend.get_opt(OPT_STATE) not in (STATE_CONNECTED, STATE_ACCEPTED):
             self._backend.connect(host, port)
         self._handshake(host, False)
-
-    def bind(self, address, port):
-        self._check_alive("bind")
-        if self._dtls:
-            # accept() re-binds this port beside the socket it hands over.
-            self._backend.cleanup()
-            self._backend = UdpSocket(_reusable(self._config.backend_configuration))
-        self._backend.bind(address, port)
-
-    def accept(self):
-        """A new socket in STATE_ACCEPTED whose server-side handshake is done.
-        DTLS: the bound socket itself is connected to the first client and
-        handed over, and a fresh one is bound in its place (SO_REUSEADDR)."""
-        self._check_alive("accept")
-        peer = SecureSocket(self._config, self._dtls)
-        peer._backend.cleanup()
-        client_id = None
-        if self._dtls:
-            peer._backend = self._hand_over_datagrams()
-            # HelloVerify cookies are bound to the client's address.
-            client_id = (
-                "%s:%d" % (peer._backend.get_remote_host(), peer._backend.get_remote_port())
-            ).encode()
-        else:
-            peer._backend = self._backend.accept()
-        peer._handshake(None, True, client_id)
-        return peer
-
-    def _hand_over_datagrams(self):
-        listener = self._backend
-        if listener.get_opt(OPT_STATE) != STATE_BOUND:
-            raise invalid("accept: socket is not bound; bind it first")
-        listener._wait("accept")
-        raw = listener.get_system_socket()
-        try:
-            host, port = platform.get().peek_sender(raw)
-        except Exception as e:
-            raise platform.fail(e, "accept")
-        address, local_port = listener.get_local_host(), listener.get_local_port()
-        listener.connect(host, port)
-        listener._state = STATE_ACCEPTED
-        replacement = UdpSocket(listener._config)
-        replacement._timeout = listener._timeout
-        replacement.bind(address, local_port)
-        self._backend = replacement
-        return listener
 
     def _handshake(self, host, server_side, client_id=None):
         config = self._config
@@ -464,24 +421,6 @@ class SecureSocket:
 # subtracts before a handshake has chosen the suite.
 _WORST_DTLS_OVERHEAD = 13 + 16 + 48 + 16
 _MAX_RECORD_PLAINTEXT = 16384
-
-
-def _reusable(config):
-    """A copy of backend `config` with reuse_addr on."""
-    from twinsock.config import SocketConfig
-
-    config = config or SocketConfig()
-    return SocketConfig(
-        config.address_family,
-        config.preferred_family,
-        config.forced_mtu,
-        True,
-        config.preferred_endpoint,
-        config.dscp,
-        config.priority,
-        config.interface_name,
-        config.transparent,
-    )
 
 
 def _stored_session(buf):
