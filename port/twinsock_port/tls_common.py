@@ -6,6 +6,7 @@
 
 from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
 from twinsock.errors import ENOMEM, TLSError
+from twinsock.tlsconfig import check_handshake_timeouts
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out
 # buffers, rounded as PLATFORMS.md measured it).
@@ -80,7 +81,10 @@ class Flight:
     fails when max_ms passes without an answer."""
 
     def __init__(self, timeouts):
-        self.min_ms, self.max_ms = check_timeouts(timeouts)
+        # validated once, by the rule SSLConfig and set_opt use (None: the default)
+        self.min_ms, self.max_ms = check_handshake_timeouts(
+            timeouts or (1000, 60000), "dtls_handshake_timeouts"
+        )
         wait = self.min_ms
         self.resends = 0  # how many our schedule makes: min doubling until max
         while wait < self.max_ms:
@@ -197,12 +201,3 @@ def fatal_alert(data):
             return data[pos + 14]
         pos += 13 + ((data[pos + 11] << 8) | data[pos + 12])
     return None
-
-
-def check_timeouts(timeouts):
-    if timeouts is None:
-        return (1000, 60000)
-    low, high = timeouts
-    if low <= 0 or high < low:
-        raise TLSError("dtls_handshake_timeouts must be (min_ms, max_ms) with 0 < min <= max")
-    return (int(low), int(high))
