@@ -199,3 +199,31 @@ def test_thirty_percent_loss(runtime, fixtures):
     for outcome in outcomes:
         print(outcome)
     assert ok >= 15, outcomes
+
+
+@pytest.mark.parametrize("security", ["cert", "psk"])
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_server_final_flight_lost_three_times(
+    runtime, security, s_server, micropython, pki, udp_relay
+):
+    # The server's ChangeCipherSpec + Finished is lost three times; its
+    # NewSessionTicket, in a datagram of its own, gets through each time. Only
+    # the library can resend our Finished flight (1, 3 and 7 s after it, with
+    # the default (1000, 60000)); a datagram from the peer in between must not
+    # make that resend look like a new flight and lose the library's timer.
+    server, port = s_server(dtls=True, psk=security == "psk")
+    relay = udp_relay(port, drop_server_ccs=3, limit_s=30)
+    message = b"after three lost final flights\n"
+    global TIMEOUTS
+    saved, TIMEOUTS = TIMEOUTS, (1000, 60000)
+    try:
+        if runtime == "cpython":
+            result = cpython_client(relay.port, security, pki, message)
+        else:
+            result = micropython_client(micropython, relay.port, security, pki, message)
+    finally:
+        TIMEOUTS = saved
+    assert relay.dropped_from_server == 3, relay.dropped_from_server
+    assert result.get("ok"), result
+    assert 6500 <= result["handshake_ms"] <= 8500, result
+    server.expect(message.decode().strip(), timeout=5)
