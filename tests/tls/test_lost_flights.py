@@ -25,17 +25,17 @@ HANDSHAKE_LIMIT_MS = 15000
 SERVERS = ["s_server", "s_server_listen", "micropython"]
 
 
-def cpython_client(port, security, pki, message):
+def cpython_client(port, security, pki, message, timeouts=TIMEOUTS):
     from twinsock_port.tls_cpython import Engine
 
     if security == "psk":
         config = SSLConfig(
             PskInfo(PSK_IDENTITY.encode(), bytes.fromhex(PSK_KEY)),
-            dtls_handshake_timeouts=TIMEOUTS,
+            dtls_handshake_timeouts=timeouts,
         )
     else:
         config = SSLConfig(
-            CertInfo(trusted_certs=(pki.pem("ca"),)), dtls_handshake_timeouts=TIMEOUTS
+            CertInfo(trusted_certs=(pki.pem("ca"),)), dtls_handshake_timeouts=timeouts
         )
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect(("127.0.0.1", port))
@@ -47,7 +47,7 @@ def cpython_client(port, security, pki, message):
             config,
             dtls=True,
             server_hostname="localhost",
-            handshake_timeouts=TIMEOUTS,
+            handshake_timeouts=timeouts,
         )
         result["handshake_ms"] = tlsdrive.handshake(engine, sock, HANDSHAKE_LIMIT_MS)
         tlsdrive.send_all(engine, sock, message)
@@ -60,11 +60,11 @@ def cpython_client(port, security, pki, message):
     return result
 
 
-def micropython_client(micropython, port, security, pki, message):
+def micropython_client(micropython, port, security, pki, message, timeouts=TIMEOUTS):
     job = {
         "port": port,
         "dtls": True,
-        "timeouts": list(TIMEOUTS),
+        "timeouts": list(timeouts),
         "timeout_ms": HANDSHAKE_LIMIT_MS,
         "send": message.decode(),
     }
@@ -214,15 +214,10 @@ def test_server_final_flight_lost_three_times(
     server, port = s_server(dtls=True, psk=security == "psk")
     relay = udp_relay(port, drop_server_ccs=3, limit_s=30)
     message = b"after three lost final flights\n"
-    global TIMEOUTS
-    saved, TIMEOUTS = TIMEOUTS, (1000, 60000)
-    try:
-        if runtime == "cpython":
-            result = cpython_client(relay.port, security, pki, message)
-        else:
-            result = micropython_client(micropython, relay.port, security, pki, message)
-    finally:
-        TIMEOUTS = saved
+    if runtime == "cpython":
+        result = cpython_client(relay.port, security, pki, message, (1000, 60000))
+    else:
+        result = micropython_client(micropython, relay.port, security, pki, message, (1000, 60000))
     assert relay.dropped_from_server == 3, relay.dropped_from_server
     assert result.get("ok"), result
     assert 6500 <= result["handshake_ms"] <= 8500, result
