@@ -205,7 +205,14 @@ class SecureSocket:
             if want is None:
                 return
             if self._dtls:
-                if not backend._wait_until(deadline_after(engine.dtls_timeout_ms())):
+                wait = engine.dtls_timeout_ms()
+                if wait is None:  # no flight of ours in the air: the peer's turn
+                    wait = (self._timeouts or self._config.dtls_handshake_timeouts)[1]
+                    if not backend._wait_until(deadline_after(wait)):
+                        raise TLSError(
+                            "DTLS handshake: nothing from the peer in %d ms" % wait, ETIMEDOUT
+                        )
+                elif not backend._wait_until(deadline_after(wait)):
                     engine.dtls_handle_timeout()
                 continue
             if want == "read":
