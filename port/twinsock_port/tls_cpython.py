@@ -7,7 +7,7 @@
 #
 # TLS runs OpenSSL directly on the (non-blocking, connected) TCP socket. DTLS
 # runs on memory BIOs: every datagram in and out passes through this engine,
-# which is what lets it keep its own retransmission timer (see FlightTimer):
+# which is what lets tls_common.Flight renumber and resend its flights:
 # OpenSSL's timer always starts at 1 s and cannot be changed from Python.
 import errno as _errno
 

@@ -6,8 +6,9 @@
 #   - knows when the handshake is over (it reads the record headers that pass:
 #     our and the peer's ChangeCipherSpec + Finished); tls has no API for it
 #     and SSLSocket.cipher() crashes while the handshake runs;
-#   - keeps each DTLS flight and resends it on its own timer (min doubling to
-#     max): mbedTLS's own timer always starts at 1 s and is not configurable;
+#   - passes every DTLS datagram mbedTLS writes through tls_common.Flight
+#     (renumbered epoch-0 records, our timer for epoch-0 flights, mbedTLS's own
+#     resends of encrypted ones, whose timer it follows from outside);
 #   - hands mbedTLS one datagram per recv_into, so a record larger than the
 #     caller's buffer can be detected (and its rest dropped) as truncation;
 #   - reports pending() exactly: polling the tls object only asks mbedTLS
