@@ -36,7 +36,7 @@ def initialize():
 _LAZY = (
     " config: SocketConfig endpoint: ResolvedEndpoint resolve extras: poll features"
     " platform: cleanup use_platform use_tls_engine tlsconfig: TLSError SSLConfig PskInfo"
-    " CertInfo tls: ssl_socket dtls_socket "
+    " CertInfo tls: ssl_socket dtls_socket ciphersuites "
 )
 
 

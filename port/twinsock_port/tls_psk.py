@@ -26,6 +26,11 @@ def features():
     }
 
 
+def ciphersuites():
+    """The IANA ids of the suites this engine speaks, sorted."""
+    return sorted(NAMES)
+
+
 def _would_block(e):
     code = e.args[0] if e.args and isinstance(e.args[0], int) else None
     return code in _EAGAIN or type(e).__name__ == "BlockingIOError"

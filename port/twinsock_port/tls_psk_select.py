@@ -55,3 +55,13 @@ def choose(config, platform_engine):
         except ImportError:  # no cryptolib / cryptography: keep the platform's
             pass
     return platform_engine()
+
+
+def ciphersuites(have):
+    """`have` (the platform engine's suite ids) with the suites tls_psk brings
+    to DTLS with PSK, where it can run here; sorted."""
+    try:
+        from twinsock_port import tls_psk
+    except ImportError:  # no cryptolib / cryptography
+        return have
+    return sorted(set(have) | set(tls_psk.ciphersuites()))
