@@ -444,7 +444,9 @@ class OpenSSLEngine:
             if isinstance(error, (SSL.ZeroReturnError, SSL.SysCallError)):
                 alert = common.rare().late_alert(self._sock, alert)
             if alert is not None:
-                return common.rare().alert_error(alert, psk=self._psk)
+                # a client that has sent no ChangeCipherSpec has not used its key yet
+                hello = not self._server_side and not self._flight.ccs
+                return common.rare().alert_error(alert, psk=self._psk, hello=hello)
         if isinstance(error, SSL.ZeroReturnError):
             return common.rare().closed_error()
         if isinstance(error, SSL.SysCallError):

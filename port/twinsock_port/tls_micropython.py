@@ -423,7 +423,7 @@ class MbedTLSEngine:
                 # the alert that says why, even behind a close_notify (tinydtls)
                 alert = common.rare().late_alert(wire.sock, wire.alert)
                 if alert is not None:
-                    raise common.rare().alert_error(alert, self._psk, code)
+                    raise common.rare().alert_error(alert, self._psk, code, hello=self._hello())
             raise self._error(e)
         if lib_due is not None and wire.lib_deadline == lib_due:
             # mbedTLS did not resend when we thought its timer ran out: ask again
@@ -443,9 +443,14 @@ class MbedTLSEngine:
         if n == 0:
             alert = common.rare().late_alert(wire.sock, wire.alert) if self._dtls else None
             if alert is not None:
-                raise common.rare().alert_error(alert, self._psk)
+                raise common.rare().alert_error(alert, self._psk, hello=self._hello())
             raise common.rare().closed_error()
         return "read"
+
+    def _hello(self):
+        # a DTLS client that has sent no ChangeCipherSpec has not used its key yet
+        flight = self._wire.flight
+        return flight is not None and not self._server_side and not flight.ccs
 
     _early = None
     _done = False

@@ -40,12 +40,21 @@ def alert_text(number):
     return "%s (%d)" % (ALERTS.get(number, "alert"), number)
 
 
-def alert_error(number, psk=False, lib_code=None, sent=False):
-    """TLSError for an alert the peer sent (or, with `sent`, that we sent)."""
-    if psk and number in PSK_REJECT_ALERTS:
+def alert_error(number, psk=False, lib_code=None, sent=False, hello=False):
+    """TLSError for an alert the peer sent (or, with `sent`, that we sent).
+    `hello`: it came before we sent our key exchange, so it is about our hello
+    (suites, extensions, version), never the PSK, which the peer has not used yet."""
+    if hello and number == 40:
         return TLSError(
-            "PSK identity rejected: peer sent alert %s (wrong identity or key)"
-            % alert_text(number),
+            "handshake failed: peer sent alert %s in answer to our hello: it refused"
+            " our ciphersuites or parameters" % alert_text(number),
+            alert=number,
+            lib_code=lib_code,
+        )
+    if psk and number in PSK_REJECT_ALERTS and not hello:
+        return TLSError(
+            "PSK identity rejected: %s alert %s (wrong identity or key)"
+            % ("we sent" if sent else "peer sent", alert_text(number)),
             alert=number,
             lib_code=lib_code,
         )
