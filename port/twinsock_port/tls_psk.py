@@ -106,6 +106,17 @@ class PskEngine:
     def _feed(self, data):
         try:
             self._core.feed(data)
+        except TLSError as e:
+            if e.alert != 0:
+                raise
+            # a close during the handshake: the fatal alert that says why, even
+            # behind the close_notify (tinydtls sends close_notify, then the alert)
+            from twinsock_port import tls_rare
+
+            alert = tls_rare.late_alert(self._sock, tls_rare.fatal_alert(data))
+            if alert is None:
+                raise
+            raise tls_rare.alert_error(alert, True, hello=self._core._hello())
         finally:
             self._flush()  # our answer, or the alert that ends the session
 

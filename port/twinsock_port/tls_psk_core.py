@@ -5,7 +5,7 @@
 # AES-128-CBC-SHA256. Records a peer must not see delivered (bad MAC, replay,
 # too old, wrong epoch) are dropped and counted in `dropped`.
 from twinsock.clock import ticks_add, ticks_diff, ticks_ms
-from twinsock.errors import EMSGSIZE, EPROTO, ETIMEDOUT, NetError, TLSError, unsupported
+from twinsock.errors import EMSGSIZE, EPROTO, NetError, TLSError
 
 from twinsock_port.tls_psk_crypto import (
     Ccm,
@@ -32,20 +32,6 @@ _MASK64 = (1 << 64) - 1
 # dropped[] indexes
 BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
 
-ALERT_NAMES = {
-    0: "close_notify",
-    10: "unexpected_message",
-    20: "bad_record_mac",
-    40: "handshake_failure",
-    47: "illegal_parameter",
-    50: "decode_error",
-    51: "decrypt_error",
-    70: "protocol_version",
-    80: "internal_error",
-    115: "unknown_psk_identity",
-}
-_PSK_ALERTS = (20, 40, 51, 115)
-
 
 def _u16(n):
     return n.to_bytes(2, "big")
@@ -59,16 +45,11 @@ def _vec16(b):
     return _u16(len(b)) + b
 
 
-def alert_error(number, sent=False):
-    """TLSError for an alert the peer sent (or we sent, with `sent`)."""
-    text = "%s (%d)" % (ALERT_NAMES.get(number, "alert"), number)
-    who = "we sent" if sent else "peer sent"
-    if number in _PSK_ALERTS:
-        return TLSError(
-            "PSK identity rejected: %s alert %s (wrong identity or key)" % (who, text),
-            alert=number,
-        )
-    return TLSError("DTLS handshake failed: %s alert %s" % (who, text), alert=number)
+def _rare():
+    # the error messages and alert names every engine shares, loaded on failure
+    from twinsock_port import tls_rare
+
+    return tls_rare
 
 
 class Timer:
@@ -97,12 +78,9 @@ class Timer:
     def expire(self, finished_sent):
         if self.current >= self.max_ms:
             self.current = None
-            text = "DTLS handshake timed out: no answer after %d ms of retransmissions" % (
-                ticks_diff(ticks_ms(), self.started)
-            )
-            if finished_sent:  # DTLS drops what it cannot decrypt, with no alert
-                text += " to our Finished; PSK identity rejected? (wrong identity or key)"
-            raise TLSError(text, code=ETIMEDOUT)
+            # DTLS drops what it cannot decrypt, with no alert: after our Finished
+            # the message suggests a wrong PSK
+            raise _rare().timeout_error(ticks_diff(ticks_ms(), self.started), finished_sent, True)
         self.current = min(self.current * 2, self.max_ms)
         self.deadline = ticks_add(ticks_ms(), self.current)
 
@@ -136,8 +114,8 @@ class Dtls:
         self._identity = bytes(identity)
         self._psk = bytes(key)
         self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
-        if not self.suites:
-            raise unsupported("none of the configured ciphersuites is in the PSK engine")
+        if not self.suites:  # ENOTSUP naming them
+            _rare().pick_suites(suites, 1, NAMES.values(), "the DTLS-PSK engine")
         self.timer = Timer(timeouts)
         self.mtu = mtu
         self.out = []  # datagrams to send, oldest first
@@ -253,7 +231,11 @@ class Dtls:
         """Send fatal alert `number` and raise."""
         self._alert(number)
         self.timer.stop()
-        raise error or alert_error(number, sent=True)
+        raise error or _rare().alert_error(number, True, sent=True, hello=self._hello())
+
+    def _hello(self):
+        # a client before its ClientKeyExchange: the peer has not used the PSK
+        return not self.server and self._state < 2
 
     # -- keys ----------------------------------------------------------------
 
@@ -368,7 +350,7 @@ class Dtls:
                     raise TLSError("peer closed the connection during the handshake", alert=0)
             elif body[0] == 2 or not self.done:
                 self.timer.stop()
-                raise alert_error(body[1])
+                raise _rare().alert_error(body[1], True, hello=self._hello())
 
     def _open(self, rtype, es, body, cid):
         """(content type, plaintext) of a protected record, or None."""
