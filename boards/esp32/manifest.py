@@ -35,7 +35,6 @@ package(
         "tls_micropython.py",
         "tls_psk.py",
         "tls_psk_core.py",
-        "tls_psk_cpython.py",
         "tls_psk_crypto.py",
         "tls_psk_select.py",
         "tls_psk_server.py",
