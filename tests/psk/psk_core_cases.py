@@ -271,6 +271,14 @@ def test_unknown_identity_fails_with_unknown_psk_identity():
     expect_error(lambda: deliver(server, client), alert=115, words="PSK identity rejected")
 
 
+def test_handshake_failure_before_the_server_hello_is_about_our_hello():
+    # a server that shares no suite refuses the ClientHello: the PSK was never used
+    client, _ = endpoints()
+    alert = b"\x15\xfe\xfd" + bytes(8) + b"\x00\x02\x02\x28"  # fatal handshake_failure
+    e = expect_error(lambda: client.feed(alert), alert=40, words="ciphersuites")
+    assert "PSK" not in str(e) and "key" not in str(e), e
+
+
 def test_close_notify_ends_the_session():
     client, server = endpoints()
     handshake(client, server)

@@ -80,3 +80,35 @@ def test_cid_close_and_connect_continue_without_a_handshake(core_server, psk_pee
     assert server.handshakes == 1
     ports = [addr[1] for addr, _ in server.echoed]
     assert len(set(ports)) == 3, ports  # each connect() got a new source port
+
+
+_SUITES_SCRIPT = """
+import twinsock
+from twinsock_port import tls_micropython
+print(twinsock.ciphersuites())
+twinsock.use_tls_engine(tls_micropython)
+print(twinsock.ciphersuites())
+"""
+
+
+def test_micropython_ciphersuites_include_the_psk_engines_unless_an_engine_is_registered():
+    # what an LwM2M client asks before it picks suites: CCM-8 is reachable for
+    # DTLS-PSK through twinsock's own engine, not through mbedTLS forced
+    import ast
+    import subprocess
+
+    from runtimes_psk import mp_binary, mp_env
+
+    out = subprocess.run(
+        [mp_binary(), "-c", _SUITES_SCRIPT],
+        env=mp_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = out.stdout.split("\n")
+    assert out.returncode == 0, out.stdout + out.stderr
+    default, forced = ast.literal_eval(lines[0]), ast.literal_eval(lines[1])
+    assert {0xC0A8, 0xC0A4, 0x00AE} <= set(default) and default == sorted(default), default
+    assert 0xC0A8 not in forced and 0xC0A4 not in forced, forced
+    assert set(forced) < set(default), (forced, default)
