@@ -41,7 +41,8 @@ MICROPYTHON_SPEAKS_CCM = True
 # engine, so the test still sees it once another engine serves CCM-8 by default).
 MISSING_SUITE_NAMED = True
 # tinydtls refuses a suite with close_notify, then a fatal handshake_failure (40)
-# alert; both engines report "peer closed the connection" instead (tls_*.py).
+# alert; every engine reports that alert, not "peer closed the connection"
+# (tls_rare.late_alert).
 FATAL_ALERT_AFTER_CLOSE_NOTIFY_REPORTED = True
 # A handshake_failure in answer to our ClientHello (no ServerHello yet, so the PSK was
 # never used) is a suite mismatch; the message must not send the user hunting for a
