@@ -286,6 +286,8 @@ def test_secure_services_are_opt_in_and_described(server, secure):
         "tls_client_auth_echo",
         "tls_expired",
         "tls_untrusted",
+        "tls_drip",
+        "tls_drip_data",
         "dtls_echo",
         "dtls_psk_echo",
     }
@@ -377,3 +379,20 @@ def test_secure_services_log_handshakes(secure):
         tls.recv(1)
     events = [json.loads(line) for line in secure.log_path.read_text().splitlines()]
     assert any(e["service"] == "tls_echo" and e["event"] == "handshake" for e in events)
+
+
+@pytest.mark.parametrize("service", ["dtls_echo", "dtls_psk_echo"])
+def test_dtls_services_answer_a_client_hello_with_a_cookie(secure, service):
+    from OpenSSL import SSL
+
+    client = SSL.Connection(SSL.Context(SSL.DTLS_CLIENT_METHOD), None)
+    client.set_connect_state()
+    with pytest.raises(SSL.WantReadError):
+        client.do_handshake()
+    hello = client.bio_read(65536)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", secure.port(service)))
+        sock.send(hello)
+        answer = sock.recv(65536)
+    assert answer[0] == 22 and answer[13] == 3, "not a HelloVerifyRequest: %r" % answer[:16]

@@ -20,6 +20,11 @@ def use_tls_engine(engine):
     _tls_engine = engine
 
 
+def tls_engine_registered():
+    """True when the application chose the engine with use_tls_engine()."""
+    return _tls_engine is not None
+
+
 def tls_engine():
     global _platform_engine
     if _tls_engine is not None:

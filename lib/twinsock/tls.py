@@ -3,6 +3,7 @@
 # port/) over the backend's non-blocking platform socket. Every wait is a
 # poll here, so a receive timeout never latches the engine.
 from twinsock import platform
+from twinsock.clock import deadline_after, ms_left
 from twinsock.const import (
     OPT_ADDR_FAMILY,
     OPT_BYTES_RECEIVED,
@@ -20,8 +21,6 @@ from twinsock.const import (
     OPT_STATE,
     SEND_TIMEOUT_MS,
     STATE_ACCEPTED,
-    STATE_BOUND,
-    STATE_CLOSED,
     STATE_CONNECTED,
 )
 from twinsock.endpoint import check_host, check_port
@@ -50,10 +49,21 @@ _FORWARDED = (
 )
 
 
-def engine_module(dtls, psk):
-    """The platform's TLS engine module, or ENOTSUP naming what is missing."""
+def engine_module(dtls, psk, config=None):
+    """The TLS engine module a socket with `config` runs on, or ENOTSUP naming
+    what is missing."""
     p = platform.get()
-    engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
+    select = None
+    if dtls and psk and config is not None and not platform.tls_engine_registered():
+        # twinsock's own DTLS-PSK engine where the platform's lacks what config
+        # asks for (docs/TLS_ENGINES.md); loaded only then
+        select = platform.load_or_enomem("the DTLS-PSK engine", _psk_select)
+    if select is not None:
+        engine = platform.load_or_enomem(
+            "the DTLS-PSK engine", lambda: select.choose(config, platform.tls_engine)
+        )
+    else:
+        engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
     have = engine.features() if engine is not None else {}
     what = "DTLS" if dtls else "TLS"
     if not have.get("dtls" if dtls else "tls"):
@@ -68,24 +78,31 @@ def engine_module(dtls, psk):
 class SecureSocket:
     """A TLS (over TCP) or DTLS (over UDP) socket with the avs_net v-table."""
 
+    # Defaults on the class: a socket's own dict holds only what changed (heap).
+    _session = None  # the last session, resumed by the next connect()
+    _engine = None
+    _timeouts = None  # OPT_DTLS_HANDSHAKE_TIMEOUTS once set; else the config's
+    _sent = 0
+    _received = 0
+    _resumed = False
+    _cid_engine = None  # a Connection ID session close() kept for connect()
+    _cid_resumed = False
+    _shut_down = False
+    _cleaned = False
+
     def __init__(self, ssl_config, dtls):
         if not isinstance(ssl_config, SSLConfig):
             raise invalid("ssl_config must be an SSLConfig, not %r" % type(ssl_config).__name__)
         ssl_config.validate()
-        self.kind = "dtls" if dtls else "tls"
+        # the engine module of this socket (twinsock's own DTLS-PSK engine or the platform's)
+        self._engines = engine_module(dtls, isinstance(ssl_config.security, PskInfo), ssl_config)
         self._dtls = dtls
         self._config = ssl_config
-        self._psk = isinstance(ssl_config.security, PskInfo)
-        self._engines = engine_module(dtls, self._psk)
-        backend_kind = UdpSocket if dtls else TcpSocket
-        self._backend = backend_kind(ssl_config.backend_configuration)
-        self._engine = None
-        self._handshake_timeouts = ssl_config.dtls_handshake_timeouts
-        self._sent = 0
-        self._received = 0
-        self._resumed = False
-        self._shut_down = False
-        self._cleaned = False
+        self._backend = (UdpSocket if dtls else TcpSocket)(ssl_config.backend_configuration)
+
+    @property
+    def kind(self):
+        return "dtls" if self._dtls else "tls"
 
     def __enter__(self):
         return self
@@ -116,20 +133,25 @@ class SecureSocket:
 
     # -- connecting -----------------------------------------------------------
 
+    # Rarer calls: their code loads on first use (lib/twinsock/tls_server.py).
     def decorate(self, backend):
         """Take over `backend` (a UDP socket for DTLS, TCP for TLS), for
         example after a plain-text STARTTLS exchange; a connected backend
         handshakes at once."""
-        self._check_alive("decorate")
-        wanted = UdpSocket if self._dtls else TcpSocket
-        if not isinstance(backend, wanted):
-            raise invalid("decorate: a %s socket needs a %s backend" % (self.kind, wanted.kind))
-        if self._engine is not None or self._backend.get_opt(OPT_STATE) != STATE_CLOSED:
-            raise NetError(EISCONN, "decorate: this %s socket is already in use" % self.kind)
-        self._backend.cleanup()
-        self._backend = backend
-        if backend.get_opt(OPT_STATE) in (STATE_CONNECTED, STATE_ACCEPTED):
-            self._handshake(backend.get_remote_hostname(), False)
+        from twinsock.tls_server import decorate
+
+        decorate(self, backend)
+
+    def bind(self, address, port):
+        from twinsock.tls_server import bind
+
+        bind(self, address, port)
+
+    def accept(self):
+        """A new socket in STATE_ACCEPTED whose server-side handshake is done."""
+        from twinsock.tls_server import accept
+
+        return accept(self)
 
     def connect(self, host, port):
         self._check_alive("connect")
@@ -141,57 +163,22 @@ class SecureSocket:
             self._backend.connect(host, port)
         self._handshake(host, False)
 
-    def bind(self, address, port):
-        self._check_alive("bind")
-        if self._dtls:
-            # accept() re-binds this port beside the socket it hands over.
-            self._backend.cleanup()
-            self._backend = UdpSocket(_reusable(self._config.backend_configuration))
-        self._backend.bind(address, port)
-
-    def accept(self):
-        """A new socket in STATE_ACCEPTED whose server-side handshake is done.
-        DTLS: the bound socket itself is connected to the first client and
-        handed over, and a fresh one is bound in its place (SO_REUSEADDR)."""
-        self._check_alive("accept")
-        peer = SecureSocket(self._config, self._dtls)
-        peer._backend.cleanup()
-        client_id = None
-        if self._dtls:
-            peer._backend = self._hand_over_datagrams()
-            # HelloVerify cookies are bound to the client's address.
-            client_id = (
-                "%s:%d" % (peer._backend.get_remote_host(), peer._backend.get_remote_port())
-            ).encode()
-        else:
-            peer._backend = self._backend.accept()
-        peer._handshake(None, True, client_id)
-        return peer
-
-    def _hand_over_datagrams(self):
-        listener = self._backend
-        if listener.get_opt(OPT_STATE) != STATE_BOUND:
-            raise invalid("accept: socket is not bound; bind it first")
-        listener._wait("accept")
-        raw = listener.get_system_socket()
-        try:
-            host, port = platform.get().peek_sender(raw)
-        except Exception as e:
-            raise platform.fail(e, "accept")
-        address, local_port = listener.get_local_host(), listener.get_local_port()
-        listener.connect(host, port)
-        listener._state = STATE_ACCEPTED
-        replacement = UdpSocket(listener._config)
-        replacement._timeout = listener._timeout
-        replacement.bind(address, local_port)
-        self._backend = replacement
-        return listener
-
     def _handshake(self, host, server_side, client_id=None):
         config = self._config
         hostname = config.server_name_indication or host
         backend = self._backend
         raw = backend.get_system_socket()
+        kept, self._cid_engine = self._cid_engine, None
+        self._cid_resumed = False
+        if kept is not None:
+            if not server_side:
+                # the peer knows the session by its Connection ID, whatever our
+                # new address: carry on without a handshake (RFC 9146)
+                kept.adopt(raw)
+                self._engine = kept
+                self._cid_resumed = True
+                return
+            kept.close()
         try:
             if not self._dtls:
                 platform.get().no_delay(raw)  # handshake flights must not wait for ACKs
@@ -201,8 +188,10 @@ class SecureSocket:
                 self._dtls,
                 server_side,
                 hostname,
-                _stored_session(config.session_resumption_buffer),
-                self._handshake_timeouts,
+                None
+                if server_side
+                else _stored_session(config.session_resumption_buffer) or self._session,
+                self._timeouts or config.dtls_handshake_timeouts,
                 backend._inner_mtu() if self._dtls else 1400,
                 client_id,
             )
@@ -218,25 +207,46 @@ class SecureSocket:
                 raise TLSError("handshake: out of memory", ENOMEM)
             raise platform.fail(e, "%s handshake" % self.kind)
         self._resumed = self._engine.session_resumed()
-        _store_session(config.session_resumption_buffer, self._engine.session())
+        if not server_side:
+            self._keep_session(self._engine.session())
+
+    def _keep_session(self, session):
+        # for the next connect() of this object (as avs_net resumes), and for the
+        # caller's resumption buffer; None where the engine cannot resume
+        if session:
+            self._session = session
+            _store_session(self._config.session_resumption_buffer, session)
 
     def _drive_handshake(self):
         engine = self._engine
-        p = platform.get()
-        raw = self._backend.get_system_socket()
-        readable = p.waiter(raw)
-        writable = p.waiter(raw, True)
-        timeout = self._backend.get_opt(OPT_RECV_TIMEOUT)
+        backend = self._backend
+        timeout = backend._timeout
+        # TLS: one deadline for the whole handshake, however the peer drips its
+        # bytes; DTLS: bounded by the handshake timeouts, not OPT_RECV_TIMEOUT.
+        deadline = None if self._dtls else deadline_after(timeout)
+        writable = None
         while True:
             want = engine.handshake_step()
             if want is None:
                 return
             if self._dtls:
-                # Bounded by the handshake timeouts, not OPT_RECV_TIMEOUT.
-                wait_ms = engine.dtls_timeout_ms()
-                if not readable(wait_ms):
+                wait = engine.dtls_timeout_ms()
+                if wait is None:  # no flight of ours in the air: the peer's turn
+                    wait = (self._timeouts or self._config.dtls_handshake_timeouts)[1]
+                    if not backend._wait_until(deadline_after(wait)):
+                        raise TLSError(
+                            "DTLS handshake: nothing from the peer in %d ms" % wait, ETIMEDOUT
+                        )
+                elif not backend._wait_until(deadline_after(wait)):
                     engine.dtls_handle_timeout()
-            elif not (readable if want == "read" else writable)(timeout):
+                continue
+            if want == "read":
+                ready = backend._wait_until(deadline)
+            else:
+                if writable is None:
+                    writable = platform.get().waiter(backend.get_system_socket(), True)
+                ready = writable(ms_left(deadline))
+            if not ready:
                 raise TLSError(
                     "TLS handshake: no answer from the peer in %d ms" % timeout, ETIMEDOUT
                 )
@@ -255,15 +265,23 @@ class SecureSocket:
         self._engine = None
         self._shut_down = False
         if engine is not None:
-            # TLS 1.3 tickets arrive after the handshake: store the session again.
-            _store_session(self._config.session_resumption_buffer, engine.session())
-            engine.close()
+            # TLS 1.3 tickets arrive after the handshake: keep the session again.
+            if self._session is not None:
+                self._keep_session(engine.session())
+            cid = getattr(engine, "connection_id", None)
+            if cid and cid():
+                self._cid_engine = engine  # connect() continues it (OPT_CONNECTION_ID_RESUMED)
+            else:
+                engine.close()
         self._backend.close()
 
     def cleanup(self):
         if self._cleaned:
             return
         self.close()
+        if self._cid_engine is not None:
+            self._cid_engine.close()
+            self._cid_engine = None
         self._backend.cleanup()
         self._cleaned = True
 
@@ -283,8 +301,9 @@ class SecureSocket:
     def _send_rest(self, data, sent):
         view = memoryview(data)
         writable = platform.get().waiter(self._backend.get_system_socket(), True)
+        deadline = deadline_after(SEND_TIMEOUT_MS)
         while sent < len(view):
-            if not writable(SEND_TIMEOUT_MS):
+            if not writable(ms_left(deadline)):
                 raise NetError(ETIMEDOUT, "send: peer took no data for %d ms" % SEND_TIMEOUT_MS)
             try:
                 sent += self._engine.send(view[sent:]) or 0
@@ -297,12 +316,15 @@ class SecureSocket:
         engine = self._engine
         try:
             n = engine.recv_into(buf)
-            while n is None:  # nothing decrypted yet: wait for the backend
-                if not self._backend._wait_readable(self._backend._timeout):
-                    raise NetError(
-                        ETIMEDOUT, "receive: timed out after %d ms" % self._backend._timeout
-                    )
-                n = engine.recv_into(buf)
+            if n is None:  # nothing decrypted yet: wait for the backend
+                backend = self._backend
+                deadline = deadline_after(backend._timeout)  # one, however bytes drip
+                while n is None:
+                    if not backend._wait_until(deadline):
+                        raise NetError(
+                            ETIMEDOUT, "receive: timed out after %d ms" % backend._timeout
+                        )
+                    n = engine.recv_into(buf)
         except MessageTruncated as e:
             self._received += e.nbytes
             raise
@@ -395,13 +417,11 @@ class SecureSocket:
         if key == OPT_HAS_BUFFERED_DATA:
             return self._has_buffered_data()
         if key == OPT_SESSION_RESUMED:
-            self._feature("session_resumption", "OPT_SESSION_RESUMED (session resumption)")
-            return self._resumed
+            return self._resumed  # False where the engine cannot resume
         if key == OPT_CONNECTION_ID_RESUMED:
-            self._feature("connection_id", "OPT_CONNECTION_ID_RESUMED (DTLS Connection ID)")
-            return False
+            return self._cid_resumed  # False where the engine has no Connection ID
         if key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
-            return self._handshake_timeouts
+            return self._timeouts or self._config.dtls_handshake_timeouts
         if key == OPT_DANE_TLSA_ARRAY:
             raise invalid("get_opt: OPT_DANE_TLSA_ARRAY is write-only")
         raise invalid("get_opt: unknown option key %s" % option_name(key))
@@ -412,9 +432,7 @@ class SecureSocket:
         if key in (OPT_RECV_TIMEOUT, OPT_PREFERRED_ADDR_FAMILY, OPT_FORCED_ADDR_FAMILY):
             self._backend.set_opt(key, value)
         elif key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
-            self._handshake_timeouts = check_handshake_timeouts(
-                value, "OPT_DTLS_HANDSHAKE_TIMEOUTS"
-            )
+            self._timeouts = check_handshake_timeouts(value, "OPT_DTLS_HANDSHAKE_TIMEOUTS")
         elif key == OPT_DANE_TLSA_ARRAY:
             self._feature("dane", "OPT_DANE_TLSA_ARRAY (DANE)")
         elif key in (
@@ -444,22 +462,12 @@ _WORST_DTLS_OVERHEAD = 13 + 16 + 48 + 16
 _MAX_RECORD_PLAINTEXT = 16384
 
 
-def _reusable(config):
-    """A copy of backend `config` with reuse_addr on."""
-    from twinsock.config import SocketConfig
-
-    config = config or SocketConfig()
-    return SocketConfig(
-        config.address_family,
-        config.preferred_family,
-        config.forced_mtu,
-        True,
-        config.preferred_endpoint,
-        config.dscp,
-        config.priority,
-        config.interface_name,
-        config.transparent,
-    )
+def _psk_select():
+    try:
+        from twinsock_port import tls_psk_select
+    except ImportError:  # a port without twinsock's own engine
+        return None
+    return tls_psk_select
 
 
 def _stored_session(buf):
@@ -479,6 +487,17 @@ def _store_session(buf, session):
     buf[0] = len(session) >> 8
     buf[1] = len(session) & 0xFF
     buf[2 : 2 + len(session)] = session
+
+
+def ciphersuites():
+    """The IANA ids of the ciphersuites the running TLS engine can negotiate
+    (for SSLConfig.ciphersuites), sorted; [] without an engine. Unless the
+    application registered an engine, this includes the suites twinsock's own
+    DTLS-PSK engine brings to DTLS with PSK where it can run."""
+    engine = platform.tls_engine()
+    have = engine.ciphersuites() if engine is not None else []
+    select = None if platform.tls_engine_registered() else _psk_select()
+    return select.ciphersuites(have) if select is not None else have
 
 
 def ssl_socket(ssl_config):

@@ -7,7 +7,7 @@
 #
 # TLS runs OpenSSL directly on the (non-blocking, connected) TCP socket. DTLS
 # runs on memory BIOs: every datagram in and out passes through this engine,
-# which is what lets it keep its own retransmission timer (see FlightTimer):
+# which is what lets tls_common.Flight renumber and resend its flights:
 # OpenSSL's timer always starts at 1 s and cannot be changed from Python.
 import errno as _errno
 
@@ -41,99 +41,26 @@ _VERIFY_REASONS = {
 
 _MAX_DATAGRAM = 16384 + 2048
 
-# TLS alert descriptions (RFC 8446 6.2 plus the TLS 1.2 ones still seen).
-ALERTS = {
-    0: "close_notify",
-    10: "unexpected_message",
-    20: "bad_record_mac",
-    22: "record_overflow",
-    40: "handshake_failure",
-    42: "bad_certificate",
-    43: "unsupported_certificate",
-    44: "certificate_revoked",
-    45: "certificate_expired",
-    46: "certificate_unknown",
-    47: "illegal_parameter",
-    48: "unknown_ca",
-    49: "access_denied",
-    50: "decode_error",
-    51: "decrypt_error",
-    70: "protocol_version",
-    71: "insufficient_security",
-    80: "internal_error",
-    86: "inappropriate_fallback",
-    90: "user_canceled",
-    109: "missing_extension",
-    110: "unsupported_extension",
-    112: "unrecognized_name",
-    115: "unknown_psk_identity",
-    116: "certificate_required",
-    120: "no_application_protocol",
-}
-ALERT_NUMBERS = {name: number for number, name in ALERTS.items()}
 
-# The alerts a PSK handshake ends with when the peer does not know our
-# identity or derived other keys from a different PSK.
-PSK_REJECT_ALERTS = (20, 40, 51, 115)
-
-# IANA ciphersuite id -> OpenSSL name: the suites an LwM2M client meets;
-# ids not listed are ignored, as API.md says for ids an engine lacks.
-CIPHERSUITES = {
-    0x1301: "TLS_AES_128_GCM_SHA256",
-    0x1302: "TLS_AES_256_GCM_SHA384",
-    0x1303: "TLS_CHACHA20_POLY1305_SHA256",
-    0x1304: "TLS_AES_128_CCM_SHA256",
-    0x1305: "TLS_AES_128_CCM_8_SHA256",
-    0x008C: "PSK-AES128-CBC-SHA",
-    0x008D: "PSK-AES256-CBC-SHA",
-    0x00A8: "PSK-AES128-GCM-SHA256",
-    0x00A9: "PSK-AES256-GCM-SHA384",
-    0x00AE: "PSK-AES128-CBC-SHA256",
-    0x00AF: "PSK-AES256-CBC-SHA384",
-    0xC0A4: "PSK-AES128-CCM",
-    0xC0A5: "PSK-AES256-CCM",
-    0xC0A8: "PSK-AES128-CCM8",
-    0xC0A9: "PSK-AES256-CCM8",
-    0xC037: "ECDHE-PSK-AES128-CBC-SHA256",
-    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256",
-    0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
-    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
-    0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
-    0xC023: "ECDHE-ECDSA-AES128-SHA256",
-    0xC027: "ECDHE-RSA-AES128-SHA256",
-    0xC0AC: "ECDHE-ECDSA-AES128-CCM",
-    0xC0AE: "ECDHE-ECDSA-AES128-CCM8",
-    0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
-    0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305",
-}
+_available = None
 
 
-def alert_text(number):
-    return "%s (%d)" % (ALERTS.get(number, "alert"), number)
+def available_suites():
+    """The OpenSSL names of every suite this OpenSSL build has."""
+    global _available
+    if _available is None:
+        ctx = SSL.Context(SSL.TLS_METHOD)
+        ctx.set_cipher_list(b"ALL:@SECLEVEL=0")
+        _available = SSL.Connection(ctx, None).get_cipher_list()
+    return _available
 
 
-def alert_error(number, psk=False, lib_code=None, sent=False):
-    """TLSError for an alert the peer sent (or, with `sent`, that we sent)."""
-    if psk and number in PSK_REJECT_ALERTS:
-        return TLSError(
-            "PSK identity rejected: peer sent alert %s (wrong identity or key)"
-            % alert_text(number),
-            alert=number,
-            lib_code=lib_code,
-        )
-    if number == 70:
-        return TLSError(
-            "TLS version too low: peer sent alert protocol_version (70); "
-            "the peer and the configured minimum version share no version",
-            alert=number,
-            lib_code=lib_code,
-        )
-    who = "we sent" if sent else "peer sent"
-    return TLSError(
-        "handshake failed: %s alert %s" % (who, alert_text(number)),
-        alert=number,
-        lib_code=lib_code,
-    )
+def ciphersuites():
+    """The IANA ids of the table's suites this engine can negotiate."""
+    from twinsock_port.tls_suites import SUITES
+
+    have = available_suites()
+    return sorted(i for i in SUITES if SUITES[i][1] in have)
 
 
 def features():
@@ -183,30 +110,6 @@ def _load_key(blob):
     return serialization.load_der_private_key(blob, None)
 
 
-def _split_records(data):
-    """Split concatenated DTLS records (what a memory BIO holds) into records."""
-    records = []
-    pos = 0
-    while pos + 13 <= len(data):
-        end = pos + 13 + ((data[pos + 11] << 8) | data[pos + 12])
-        records.append(data[pos:end])
-        pos = end
-    return records
-
-
-def _pack_datagrams(records, mtu):
-    datagrams = []
-    current = b""
-    for record in records:
-        if current and len(current) + len(record) > mtu:
-            datagrams.append(current)
-            current = b""
-        current += record
-    if current:
-        datagrams.append(current)
-    return datagrams
-
-
 def _reason_words(error):
     """The OpenSSL reason strings of an SSL.Error, lower case."""
     words = []
@@ -246,10 +149,8 @@ class OpenSSLEngine:
         self._done = False
         self._closed = False
         self._broken = None  # the error that ended the connection, raised again after
-        self._timer = common.FlightTimer(common.check_timeouts(handshake_timeouts))
-        self._flight = None  # datagrams of the flight in the air (DTLS)
-        self._flight_epoch = 0
-        self._fresh = False  # a datagram arrived since our last flight
+        self._flight = common.Flight(handshake_timeouts)
+        self._alert = None  # a fatal alert the peer sent during the handshake
         self._rbuf = bytearray(_MAX_DATAGRAM)
         context = self._make_context()
         if dtls:
@@ -260,7 +161,6 @@ class OpenSSLEngine:
             self._conn = SSL.Connection(context, sock)
         if pending_datagram:
             self._conn.bio_write(bytes(pending_datagram))
-            self._fresh = True
         if server_side:
             self._conn.set_accept_state()
         else:
@@ -374,15 +274,9 @@ class OpenSSLEngine:
     def _install_ciphersuites(self, ctx, ids):
         if not ids:
             return
-        tls12 = []
-        tls13 = []
-        for suite in ids:
-            names = CIPHERSUITES.get(suite)
-            if names is None:
-                continue
-            (tls13 if 0x1300 <= suite <= 0x13FF else tls12).append(names)
-        if not tls12 and not tls13:
-            raise unsupported("none of the configured ciphersuites is known to the OpenSSL engine")
+        names = common.rare().pick_suites(ids, 1, available_suites(), "OpenSSL")
+        tls12 = [n for n in names if not n.startswith("TLS_")]
+        tls13 = [n for n in names if n.startswith("TLS_")]
         try:
             if tls12:
                 # suites asked for by id are wanted even where OpenSSL's
@@ -393,8 +287,10 @@ class OpenSSLEngine:
                 ctx.set_cipher_list(b"PSK" if self._psk else b"DEFAULT")
             if tls13:
                 _lib.SSL_CTX_set_ciphersuites(ctx._context, ":".join(tls13).encode())
+            elif not self._dtls:
+                ctx.set_max_proto_version(_TLS1_2)  # TLS 1.3 would pick its own suites
         except SSL.Error:
-            raise unsupported("OpenSSL rejected the ciphersuite list %s" % (tls12 + tls13))
+            raise unsupported("OpenSSL rejected the ciphersuite list %s" % names)
 
     def _set_peer_name(self):
         name = self._hostname
@@ -445,7 +341,7 @@ class OpenSSLEngine:
                 raise self._handshake_error(error)
             if self._dtls:
                 self._send_flight()
-                self._timer.stop()
+                self._flight.stop()
             self._done = True
             return None
 
@@ -454,7 +350,7 @@ class OpenSSLEngine:
         when no DTLS flight waits for an answer."""
         if self._done:
             return None
-        ours = self._timer.remaining_ms()
+        ours = self._flight.remaining_ms()
         library = self._library_timeout_ms()
         if library is not None and (ours is None or library < ours):
             return library
@@ -463,7 +359,7 @@ class OpenSSLEngine:
     def _library_timeout_ms(self):
         # In an encrypted flight OpenSSL's own resends matter (see
         # _send_flight): wake up for its timer too.
-        if not self._dtls or self._flight_epoch == 0:
+        if not self._dtls or not self._flight.epoch:
             return None
         left = self._conn.DTLSv1_get_timeout()
         return None if left is None else int(left * 1000)
@@ -479,10 +375,9 @@ class OpenSSLEngine:
             except SSL.Error as error:
                 raise self._handshake_error(error)
             self._send_flight()
-        if self._timer.remaining_ms() != 0:
+        if self._flight.remaining_ms() != 0:
             return
-        self._timer.expire(self._flight_epoch > 0, self._psk)
-        for datagram in self._flight or ():
+        for datagram in self._flight.expire(self._psk):
             self._send_datagram(datagram)
 
     def _feed_datagram(self):
@@ -492,8 +387,10 @@ class OpenSSLEngine:
             return False
         except OSError as e:
             raise NetError(e.errno or _errno.EIO, "DTLS backend receive failed: %s" % e)
-        self._conn.bio_write(bytes(memoryview(self._rbuf)[:n]))
-        self._fresh = True
+        data = bytes(memoryview(self._rbuf)[:n])
+        if not self._done:
+            self._alert = common.fatal_alert(data) or self._alert
+        self._conn.bio_write(data)
         return True
 
     def _take_output(self):
@@ -513,30 +410,19 @@ class OpenSSLEngine:
             raise NetError(e.errno or _errno.EIO, "DTLS backend send failed: %s" % e)
 
     def _send_flight(self):
-        """Send what OpenSSL wrote. During the handshake, output after a new
-        datagram from the peer is a new flight (recorded, timer restarted);
-        output without one is OpenSSL's own 1 s timer resending, which our
-        timer replaces, except in an encrypted (epoch 1) flight, where only
-        OpenSSL's fresh record numbers get past the peer's replay check."""
+        """Send what OpenSSL wrote: during the handshake through the flight
+        keeping of tls_common.Flight (renumbered, new flight or resend)."""
         out = self._take_output()
         if not out:
             return
-        datagrams = _pack_datagrams(_split_records(out), self._mtu)
-        if self._done:
-            for datagram in datagrams:
+        flight = self._flight
+        flight.mode = 0
+        for datagram in common.pack(out, self._mtu):
+            if self._done:
+                flight._number(datagram)  # a late resend of our last flight
                 self._send_datagram(datagram)
-            return
-        if self._fresh or self._flight is None:
-            self._flight = datagrams
-            self._flight_epoch = max(((r[3] << 8) | r[4]) for r in _split_records(out))
-            self._fresh = False
-            self._timer.start()
-        elif self._flight_epoch == 0:
-            return
-        else:
-            self._timer.restart_wait()  # OpenSSL's resend: the one the peer takes
-        for datagram in datagrams:
-            self._send_datagram(datagram)
+            elif flight.take(datagram):
+                self._send_datagram(datagram)
 
     def _flush_alert(self):
         if self._dtls:
@@ -544,7 +430,8 @@ class OpenSSLEngine:
                 out = self._take_output()
             except SSL.Error:
                 return
-            for datagram in _pack_datagrams(_split_records(out), self._mtu):
+            for datagram in common.pack(out, self._mtu):
+                self._flight._number(datagram)
                 try:
                     self._sock.send(datagram)
                 except OSError:
@@ -552,19 +439,27 @@ class OpenSSLEngine:
 
     def _handshake_error(self, error):
         self._flush_alert()
+        if self._dtls:
+            alert = self._alert
+            if isinstance(error, (SSL.ZeroReturnError, SSL.SysCallError)):
+                alert = common.rare().late_alert(self._sock, alert)
+            if alert is not None:
+                # a client that has sent no ChangeCipherSpec has not used its key yet
+                hello = not self._server_side and not self._flight.ccs
+                return common.rare().alert_error(alert, psk=self._psk, hello=hello)
         if isinstance(error, SSL.ZeroReturnError):
-            return common.closed_error()
+            return common.rare().closed_error()
         if isinstance(error, SSL.SysCallError):
             code = error.args[0] if error.args else None
             if code in (-1, 0) or code == _errno.ECONNRESET:
-                return common.closed_error(lib_code=code)
+                return common.rare().closed_error(lib_code=code)
             if isinstance(code, int) and code > 0:
                 return TLSError(
                     "handshake failed: %s" % (error.args[1] if len(error.args) > 1 else code),
                     code=code,
                     lib_code=code,
                 )
-            return common.closed_error(lib_code=code)
+            return common.rare().closed_error(lib_code=code)
         words = _reason_words(error)
         text = "; ".join(words)
         verify = _lib.SSL_get_verify_result(self._conn._ssl)
@@ -572,13 +467,15 @@ class OpenSSLEngine:
             reason = _VERIFY_REASONS.get(verify)
             if reason is None:
                 reason = _ffi.string(_lib.X509_verify_cert_error_string(verify)).decode()
-            return common.verify_error(reason, self._hostname, lib_code=verify)
+            return common.rare().verify_error(reason, self._hostname, lib_code=verify)
         for word in words:
             if " alert " in " %s " % word and "alert" in word:
                 name = word.split("alert", 1)[1].strip().replace(" ", "_")
-                number = ALERT_NUMBERS.get(name)
-                if number is not None:
-                    return alert_error(number, psk=self._psk)
+                from twinsock_port.tls_suites import ALERTS
+
+                for number in ALERTS:
+                    if ALERTS[number] == name:
+                        return common.rare().alert_error(number, psk=self._psk)
         for word in words:
             if (
                 "wrong version number" in word
@@ -588,9 +485,9 @@ class OpenSSLEngine:
                 or "unknown protocol" in word
                 or "record length mismatch" in word
             ):
-                return common.not_tls_error()
+                return common.rare().not_tls_error()
             if "unexpected eof" in word:
-                return common.closed_error()
+                return common.rare().closed_error()
             if "unsupported protocol" in word or "version too low" in word:
                 return TLSError(
                     "TLS version too low: the peer offers only versions below the "
@@ -664,8 +561,8 @@ class OpenSSLEngine:
             raise TLSError("TLS send failed: %s" % "; ".join(_reason_words(error)))
         if self._dtls:
             out = self._take_output()
-            for record_group in _pack_datagrams(_split_records(out), 1 << 20):
-                self._send_datagram(record_group)
+            for datagram in common.pack(out, 1 << 20):
+                self._send_datagram(datagram)
         return n
 
     def pending(self):
@@ -712,7 +609,7 @@ class OpenSSLEngine:
             return None
         if self._conn.get_protocol_version_name() in ("TLSv1.3", "DTLSv1.3"):
             return (13 if self._dtls else 5) + 16 + 1
-        return common.record_overhead(self.cipher(), self._dtls)
+        return common.rare().record_overhead(self.cipher(), self._dtls)
 
     def close(self):
         """Send close_notify when the handshake completed; never blocks."""
@@ -726,7 +623,7 @@ class OpenSSLEngine:
                 pass
             if self._dtls:
                 try:
-                    for datagram in _pack_datagrams(_split_records(self._take_output()), 1 << 20):
+                    for datagram in common.pack(self._take_output(), 1 << 20):
                         self._sock.send(datagram)
                 except (SSL.Error, OSError):
                     pass

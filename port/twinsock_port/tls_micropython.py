@@ -6,8 +6,9 @@
 #   - knows when the handshake is over (it reads the record headers that pass:
 #     our and the peer's ChangeCipherSpec + Finished); tls has no API for it
 #     and SSLSocket.cipher() crashes while the handshake runs;
-#   - keeps each DTLS flight and resends it on its own timer (min doubling to
-#     max): mbedTLS's own timer always starts at 1 s and is not configurable;
+#   - passes every DTLS datagram mbedTLS writes through tls_common.Flight
+#     (renumbered epoch-0 records, our timer for epoch-0 flights, mbedTLS's own
+#     resends of encrypted ones, whose timer it follows from outside);
 #   - hands mbedTLS one datagram per recv_into, so a record larger than the
 #     caller's buffer can be detected (and its rest dropped) as truncation;
 #   - reports pending() exactly: polling the tls object only asks mbedTLS
@@ -15,6 +16,8 @@
 import gc
 import sys
 import time
+
+from micropython import const
 
 try:
     import tls as _tls
@@ -35,11 +38,9 @@ except ImportError:
 
 from twinsock.errors import (
     ECONNRESET,
-    ENOMEM,
     ENOTCONN,
     EPIPE,
     MessageTruncated,
-    NetError,
     TLSError,
     unsupported,
 )
@@ -51,27 +52,21 @@ _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
 _POLL = 3  # MP_STREAM_POLL
 _CLOSE = 4  # MP_STREAM_CLOSE
 
-# negative mbedTLS codes MicroPython raises as OSError(code)
-_CONN_EOF = -0x7280  # -29312
-_FATAL_ALERT = -0x7780  # -30592
-_INVALID_RECORD = -0x7200  # -29184
-_BAD_INPUT = -0x7100  # -28928
-_TIMEOUT = -0x6800  # -26624
-_PEER_CLOSE_NOTIFY = -0x7880
-_HANDSHAKE_FAILURE = -0x6E00
-_BAD_PROTOCOL_VERSION = -0x6E80
-_UNKNOWN_IDENTITY = -0x6C80
-_HELLO_VERIFY_REQUIRED = -0x6A80
-_INVALID_MAC = -0x7180
-_ALLOC_FAILED = -0x7F00
+# negative mbedTLS codes MicroPython raises as OSError(code); the rest: tls_rare
+_CONN_EOF = const(-0x7280)
+_FATAL_ALERT = const(-0x7780)
+_PEER_CLOSE_NOTIFY = const(-0x7880)
+_HELLO_VERIFY_REQUIRED = const(-0x6A80)
 
-_CCS = 20
-_ALERT = 21
-_HANDSHAKE = 22
-_LIB_MIN_MS = 1000  # mbedTLS's hs_timeout_min/max defaults (not settable)
-_LIB_MAX_MS = 60000
+_CCS = const(20)
+_ALERT = const(21)
+_HANDSHAKE = const(22)
+_LIB_MIN_MS = const(1000)  # mbedTLS's hs_timeout_min/max defaults (not settable)
+_LIB_MAX_MS = const(60000)
 
 _features = None
+_PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
+_POLLER = None  # made on the first pending()
 
 
 def features():
@@ -92,6 +87,16 @@ def features():
             "dane": False,
         }
     return _features
+
+
+def ciphersuites():
+    """The IANA ids of the table's suites this firmware's mbedTLS has."""
+    if _tls is None:
+        return []
+    from twinsock_port.tls_suites import SUITES
+
+    have = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT).get_ciphers()
+    return sorted(i for i in SUITES if SUITES[i][2] in have)
 
 
 def _der_list(blobs):
@@ -115,28 +120,28 @@ def _der_list(blobs):
 class _Wire(_io.IOBase):
     """The stream mbedTLS reads and writes: see the module comment."""
 
+    # Defaults on the class: an instance holds only what changed (heap).
+    handshaking = True
+    budget = -1  # datagrams mbedTLS may read now; -1: no limit
+    flight = None  # DTLS: tls_common.Flight
+    alert = None  # DTLS: a fatal alert the peer sent during the handshake
+    # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
+    sent = 0
+    received = 0
+    preload = None  # a datagram read before the engine existed
+    alert_seen = False  # DTLS: the peer sent an alert after the handshake
+    # mbedTLS's own retransmission timer (1 s doubling to 60 s), followed
+    # from outside: in an encrypted flight its resends matter (see write)
+    lib_timeout = _LIB_MIN_MS
+    lib_deadline = None
+
     def __init__(self, sock, dtls):
         self.sock = sock
         self.dtls = dtls
-        self.handshaking = True
-        self.budget = -1  # datagrams mbedTLS may read now; -1: no limit
-        self.fresh = False  # a datagram arrived since our last flight
-        self.flight = None  # the datagrams of our flight in the air
-        self.flight_epoch = 0
-        self.open = True  # writes now belong to the current flight
-        self.timer = None
-        # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
-        self.sent = 0
-        self.received = 0
-        self.preload = None  # a datagram read before the engine existed
-        self.alert_seen = False  # DTLS: the peer sent an alert after the handshake
-        # mbedTLS's own retransmission timer (1 s doubling to 60 s), followed
-        # from outside: in an encrypted flight its resends matter (see write)
-        self.lib_timeout = 0
-        self.lib_deadline = None
-        # TLS stream record scanners: [header bytes still needed, body bytes left]
-        self._in = [5, 0, bytearray(5)]
-        self._out = [5, 0, bytearray(5)]
+        if not dtls:
+            # TLS record scanners: [header bytes still needed, body bytes left, header]
+            self._in = [5, 0, bytearray(5)]
+            self._out = [5, 0, bytearray(5)]
 
     def done(self):
         return self.sent == 2 and self.received == 2
@@ -194,7 +199,6 @@ class _Wire(_io.IOBase):
             if self.budget > 0:
                 self.budget -= 1
             self._scan_datagram(data, True)
-            self.fresh = True
             return n
         try:
             if self.dtls:
@@ -219,7 +223,7 @@ class _Wire(_io.IOBase):
             view = memoryview(buf)[:n]
             if self.dtls:
                 self._scan_datagram(view, True)
-                self.fresh = True
+                self.alert = common.fatal_alert(view) or self.alert
             else:
                 self._scan_stream(view, True)
         elif self.dtls and n:
@@ -234,42 +238,30 @@ class _Wire(_io.IOBase):
 
     def write(self, buf):
         if not self.handshaking:
+            if self.dtls and not (buf[3] or buf[4]):
+                buf = bytearray(buf)  # our last flight again: number it on
+                self.flight._number(buf)
             try:
                 return self.sock.write(buf)
             except OSError as e:
                 code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
                 return None if code in _EAGAIN else -abs(code)
         if self.dtls:
-            data = bytes(buf)
-            if self.fresh or self.flight is None:
-                self.flight = []
-                self.flight_epoch = 0
-                self.fresh = False
-                self.open = True
-                self.timer.start()
-                self.lib_timeout = _LIB_MIN_MS
-                self.lib_deadline = time.ticks_add(time.ticks_ms(), _LIB_MIN_MS + 10)
-            elif not self.open:
-                self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
-                self.lib_deadline = time.ticks_add(time.ticks_ms(), self.lib_timeout + 10)
-                if self.flight_epoch:
-                    self.timer.restart_wait()  # mbedTLS's resend: the one the peer takes
-            if self.open:
-                self.flight.append(data)
-                epoch = self._scan_datagram(data, False)
-                if epoch > self.flight_epoch:
-                    self.flight_epoch = epoch
-            elif self.flight_epoch == 0:
-                # mbedTLS's own 1 s timer resending: our timer does that
-                return len(buf)
+            data = bytearray(buf)
+            flight = self.flight
+            first = not flight.mode
+            if not flight.take(data):
+                return len(buf)  # mbedTLS resending an epoch-0 flight: ours does that
+            self._scan_datagram(data, False)
+            if first:
+                self._follow_library(flight.mode == 1)
             try:
-                n = self.sock.write(data)
+                self.sock.write(data)
             except OSError as e:
                 code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-                if code in _EAGAIN:
-                    return len(buf)  # lost datagram: the timer resends it
-                return -abs(code)
-            return len(buf) if n is None else n
+                if code not in _EAGAIN:
+                    return -abs(code)
+            return len(buf)  # a datagram the kernel refused is lost: resent on a timer
         try:
             n = self.sock.write(buf)
         except OSError as e:
@@ -279,13 +271,15 @@ class _Wire(_io.IOBase):
             self._scan_stream(memoryview(buf)[:n], False)
         return n
 
-    def resend(self):
-        for datagram in self.flight or ():
-            try:
-                self.sock.write(datagram)
-            except OSError as e:
-                if e.args[0] not in _EAGAIN:
-                    raise
+    def _follow_library(self, new):
+        # mbedTLS's timer: min at each new flight; a resend on that timer doubles
+        # it first, one answering a peer's resend keeps it (ssl_msg.c)
+        now = time.ticks_ms()
+        if new:
+            self.lib_timeout = _LIB_MIN_MS
+        elif self.lib_deadline is not None and time.ticks_diff(now, self.lib_deadline) >= -20:
+            self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
+        self.lib_deadline = time.ticks_add(now, self.lib_timeout + 10)
 
     def ioctl(self, request, arg):
         # POLL: only mbedTLS's own buffer counts (see pending()); CLOSE: the
@@ -326,11 +320,9 @@ class MbedTLSEngine:
         version = getattr(config, "version", 0)
         if version == 7:
             raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
-        self._done = False
-        self._closed = False
-        self._probe = bytearray(1)
         self._wire = _Wire(sock, dtls)
-        self._wire.timer = common.FlightTimer(common.check_timeouts(handshake_timeouts))
+        if dtls:
+            self._wire.flight = common.Flight(handshake_timeouts)
         if pending_datagram:
             self._wire.preload = bytes(pending_datagram)
         if sys.platform == "rp2":
@@ -349,10 +341,8 @@ class MbedTLSEngine:
             self._tls = ctx.wrap_socket(self._wire, **kwargs)
         except (OSError, MemoryError, ValueError) as e:
             raise self._error(e)
-        self._ctx = ctx
-        self._wrap_kwargs = kwargs
-        self._poller = _select.poll()
-        self._poller.register(self._tls, _select.POLLIN)
+        if server_side and dtls:
+            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
 
     def _make_context(self, config, security):
         if self._dtls:
@@ -395,76 +385,15 @@ class MbedTLSEngine:
                 ctx.verify_mode = _tls.CERT_NONE
         ids = getattr(config, "ciphersuites", None)
         if ids:
-            from twinsock_port.tls_mbedtls_suites import NAMES
-
-            names = [NAMES[i] for i in ids if i in NAMES]
-            available = ctx.get_ciphers()
-            names = [n for n in names if n in available]
-            if not names:
-                raise unsupported("none of the configured ciphersuites is built into mbedTLS")
-            ctx.set_ciphers(names)
+            ctx.set_ciphers(common.rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
         return ctx
 
     # ---- errors --------------------------------------------------------
 
     def _error(self, e):
-        if isinstance(e, NetError):
-            return e
-        if isinstance(e, MemoryError):
+        if isinstance(e, MemoryError):  # no import: the heap is short
             return common.memory_error(gc.mem_free())
-        if isinstance(e, ValueError):
-            text = str(e)
-            low = text.lower()
-            if "does not match" in low or "common name" in low or "cn)" in low:
-                return common.verify_error("hostname", self._hostname)
-            if "not correctly signed" in low or "trusted ca" in low:
-                return common.verify_error("unknown_ca")
-            if "expired" in low:
-                return common.verify_error("expired")
-            if "future" in low:
-                return common.verify_error("not_yet_valid")
-            if "revoked" in low:
-                return common.verify_error("revoked")
-            return common.verify_error(text.replace("\n", "; ").strip("; "))
-        code = e.args[0] if e.args else None
-        if code == ENOMEM or code == _ALLOC_FAILED:
-            return common.memory_error(gc.mem_free(), lib_code=code)
-        if not isinstance(code, int):
-            return TLSError("handshake failed: %s" % (e,))
-        if code > 0:
-            return NetError(code, "TLS backend socket failed: %s" % (e,))
-        if code == _CONN_EOF or code == _BAD_INPUT:
-            return common.closed_error(lib_code=code)
-        if code == _INVALID_MAC and self._psk:
-            return TLSError("PSK identity rejected: wrong identity or key", lib_code=code)
-        if code == _INVALID_RECORD:
-            return common.not_tls_error(lib_code=code)
-        if code == _TIMEOUT:
-            return common.timeout_error(60000)
-        if code == _FATAL_ALERT:
-            if self._psk:
-                return TLSError(
-                    "PSK identity rejected: peer sent a fatal alert (wrong identity or key)",
-                    lib_code=code,
-                )
-            return TLSError("handshake failed: peer sent a fatal alert", lib_code=code)
-        if code == _UNKNOWN_IDENTITY:
-            return TLSError("PSK identity rejected: the peer's identity is unknown", lib_code=code)
-        if code == _BAD_PROTOCOL_VERSION:
-            return TLSError(
-                "TLS version too low: the peer offers only versions below TLS 1.2",
-                alert=70,
-                lib_code=code,
-            )
-        if code == _HANDSHAKE_FAILURE:
-            if self._psk:
-                return TLSError(
-                    "PSK identity rejected: handshake failure (wrong identity or key)",
-                    alert=40,
-                    lib_code=code,
-                )
-            return TLSError("handshake failed: handshake_failure (40)", alert=40, lib_code=code)
-        return TLSError("handshake failed: mbedTLS error -0x%04X" % -code, lib_code=code)
+        return common.rare().mbedtls_error(e, self._hostname, self._psk)
 
     # ---- handshake -----------------------------------------------------
 
@@ -472,72 +401,99 @@ class MbedTLSEngine:
         if self._done:
             return None
         wire = self._wire
+        flight = wire.flight
         lib_due = wire.lib_deadline
         if lib_due is not None and time.ticks_diff(lib_due, time.ticks_ms()) > 0:
             lib_due = None
         try:
-            n = self._tls.readinto(self._probe)
+            if flight:
+                flight.mode = 0  # this call's writes are one flight or one resend
+            n = self._tls.readinto(_PROBE)
         except (OSError, MemoryError, ValueError) as e:
-            wire.timer.stop()
-            if self._server_side and e.args and e.args[0] == _HELLO_VERIFY_REQUIRED:
+            if flight:
+                flight.stop()
+            code = e.args[0] if e.args else None
+            if self._server_side and code == _HELLO_VERIFY_REQUIRED:
                 return self._after_hello_verify()
-            if not self._dtls and e.args and e.args[0] in (EPIPE, ECONNRESET, ENOTCONN):
+            if not self._dtls and code in (EPIPE, ECONNRESET, ENOTCONN):
                 # the peer hung up on us mid-handshake (e.g. it wanted a client
                 # certificate): a TLS failure, not a bare socket error
-                raise common.closed_error(lib_code=e.args[0])
+                raise common.rare().closed_error(lib_code=code)
+            if self._dtls and code in (_CONN_EOF, _PEER_CLOSE_NOTIFY, _FATAL_ALERT):
+                # the alert that says why, even behind a close_notify (tinydtls)
+                alert = common.rare().late_alert(wire.sock, wire.alert)
+                if alert is not None:
+                    raise common.rare().alert_error(alert, self._psk, code, hello=self._hello())
             raise self._error(e)
-        finally:
-            wire.open = False
         if lib_due is not None and wire.lib_deadline == lib_due:
-            wire.lib_deadline = None  # mbedTLS had its chance and did not resend
+            # mbedTLS did not resend when we thought its timer ran out: ask again
+            # soon rather than lose its timer (our own timer still gives up)
+            wire.lib_deadline = time.ticks_add(time.ticks_ms(), 50)
         if n:
             # application data right behind the peer's Finished: keep it
-            self._early = self._probe[0]
+            self._early = _PROBE[0]
         if wire.done():
             self._done = True
             wire.handshaking = False
-            wire.timer.stop()
+            if not self._dtls:
+                wire._in = wire._out = None  # the handshake's record scanners
+            if flight:
+                flight.stop()
             return None
-        if n == 0 and not wire.done():
-            raise common.closed_error()
+        if n == 0:
+            alert = common.rare().late_alert(wire.sock, wire.alert) if self._dtls else None
+            if alert is not None:
+                raise common.rare().alert_error(alert, self._psk, hello=self._hello())
+            raise common.rare().closed_error()
         return "read"
 
+    def _hello(self):
+        # a DTLS client that has sent no ChangeCipherSpec has not used its key yet
+        flight = self._wire.flight
+        return flight is not None and not self._server_side and not flight.ccs
+
     _early = None
+    _done = False
+    _closed = False
 
     def _after_hello_verify(self):
         # mbedTLS sent a HelloVerifyRequest and dropped the session, as a
         # stateless DTLS server does: a new one checks the cookie the client
         # sends with its next ClientHello (same client_id).
-        self._poller.unregister(self._tls)
         wire = self._wire
-        wire.flight = None
-        wire.fresh = False
+        wire.flight.restart()
         wire.sent = wire.received = 0
+        ctx, kwargs = self._rewrap
         try:
-            self._tls = self._ctx.wrap_socket(wire, **self._wrap_kwargs)
+            self._tls = ctx.wrap_socket(wire, **kwargs)
         except (OSError, MemoryError) as e:
             raise self._error(e)
-        self._poller.register(self._tls, _select.POLLIN)
         return "read"
 
     def dtls_timeout_ms(self):
         if self._done or not self._dtls:
             return None
         wire = self._wire
-        ours = wire.timer.remaining_ms()
-        if wire.flight_epoch and wire.lib_deadline is not None:
+        ours = wire.flight.remaining_ms()
+        if ours is not None and wire.flight.epoch and wire.lib_deadline is not None:
             left = time.ticks_diff(wire.lib_deadline, time.ticks_ms())
             left = left if left > 0 else 0
-            if ours is None or left < ours:
+            if left < ours:
                 return left
         return ours
 
     def dtls_handle_timeout(self):
-        timer = self._wire.timer
-        if self._done or not self._dtls or timer.remaining_ms() != 0:
+        if self._done or not self._dtls:
             return
-        timer.expire(self._wire.flight_epoch > 0, self._psk)
-        self._wire.resend()
+        flight = self._wire.flight
+        if flight.remaining_ms() != 0:
+            return
+        for datagram in flight.expire(self._psk):
+            try:
+                self._wire.sock.write(datagram)
+            except OSError as e:
+                if e.args[0] not in _EAGAIN:
+                    raise
 
     # ---- data ----------------------------------------------------------
 
@@ -572,7 +528,7 @@ class MbedTLSEngine:
             if self.pending():
                 wire.budget = 0
                 try:
-                    while self._tls.readinto(self._probe):
+                    while self._tls.readinto(_PROBE):
                         pass
                 except OSError:
                     pass
@@ -595,7 +551,14 @@ class MbedTLSEngine:
         tells whether there are any)."""
         if self._early is not None:
             return 1
-        return 1 if self._poller.poll(0) else 0
+        global _POLLER
+        if _POLLER is None:
+            _POLLER = _select.poll()
+        _POLLER.register(self._tls, _select.POLLIN)
+        try:
+            return 1 if _POLLER.poll(0) else 0
+        finally:
+            _POLLER.unregister(self._tls)
 
     # ---- session facts -------------------------------------------------
 
@@ -614,7 +577,7 @@ class MbedTLSEngine:
     def record_overhead(self):
         if not self._done:
             return None
-        return common.record_overhead(self.cipher(), self._dtls)
+        return common.rare().record_overhead(self.cipher(), self._dtls)
 
     def close(self):
         """MicroPython's tls cannot send close_notify; this frees mbedTLS's
@@ -622,10 +585,6 @@ class MbedTLSEngine:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._poller.unregister(self._tls)
-        except (OSError, ValueError, KeyError):
-            pass
         try:
             self._tls.close()
         except OSError:

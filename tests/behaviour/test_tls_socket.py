@@ -110,6 +110,26 @@ def test_tls_receive_timeout_then_usable(peer):
         check_echo(s, b"still usable after a timeout")
 
 
+def test_tls_receive_from_dripping_peer_ends_at_one_deadline(peer):
+    # tls_drip_data sends a 16000-byte record whose first 8 bytes come 200 ms apart:
+    # each wakes the receive, none restarts its clock; then the rest comes at once
+    with tls_socket(cert_config(peer)) as s:
+        s.connect("localhost", peer.port("tls_drip_data"))
+        s.set_opt(twinsock.OPT_RECV_TIMEOUT, 500)
+        start = now_ms()
+        raises(twinsock.ETIMEDOUT, s.receive, 100)
+        took = elapsed_ms(start)
+        assert 500 <= took <= 800, "timed out after %d ms" % took
+        s.set_opt(twinsock.OPT_RECV_TIMEOUT, REPLY_TIMEOUT_MS)
+        buf = bytearray(2000)
+        total = 0
+        while total < 16000:  # in pieces: 16 KB at once is much for a 192K heap
+            n = s.receive_into(buf)
+            assert n and buf[:n] == b"d" * n, (total, n)
+            total += n
+        assert total == 16000, total
+
+
 def test_tls_buffered_data_and_poll(peer):
     first, second = b"first line\n", b"second line\n"
     with tls_socket(cert_config(peer)) as s:

@@ -320,17 +320,14 @@ FINAL_FLIGHT_TIMEOUTS = (180, 1440)  # a flight given up at 180+360+720+1440 = 2
 def test_dtls_final_flight_lost_twice_recovers_within_the_schedule(
     runtime, secure_server, tmp_path
 ):
-    # The server's final flight (down datagram 1) and its resend (down 2) are lost;
-    # every other datagram passes. With (180, 1440) our Finished flight is resent at
-    # 180, 540 and 1260 ms, but only the library's own resends (fresh record numbers,
-    # 1 s and 3 s after the flight) get past the peer's replay check, so the answer
-    # comes at about 3.0 s. Today the handshake gives up at 2700 ms (ETIMEDOUT, "PSK
-    # identity rejected?"), with the answer on its way. Expected: it completes; the
-    # proposed fix (restart the wait at each library resend) does so at ~3.0 s on both
-    # runtimes. (Not (200, 1600): its 3000 ms total races the 3 s resend.)
+    # The server's final flight (down datagram 2, after the HelloVerifyRequest and
+    # the ServerHello flight) and its resend (down 3) are lost; every other datagram
+    # passes. Only the library can resend our encrypted Finished flight (fresh record
+    # numbers under the MAC; its timer: 1 s, then 3 s after the flight), as many
+    # times as (180, 1440) resends a flight (three), so the answer comes at ~3.0 s.
     with UdpProxy(
         (LOOPBACK, service_port(secure_server, "dtls_psk_echo")),
-        down=UdpImpairment(drop_at=(1, 2)),
+        down=UdpImpairment(drop_at=(2, 3)),
         lifetime=RUN_LIMIT + 10,
     ) as proxy:
         job = credentials(secure_server, "psk")

@@ -35,18 +35,19 @@ LWM2M_PSK_SUITE = "c0a8"  # TLS_PSK_WITH_AES_128_CCM_8, what tinydtls and aiocoa
 # -- what twinsock achieves today; each flips to True when the owner fixes it ------
 # MicroPython's DTLS is mbedTLS without CCM: no session with a tinydtls peer. The
 # DTLS-PSK engine of port/twinsock_port/tls_psk*.py (issue 12) makes this True.
-MICROPYTHON_SPEAKS_CCM = False
+MICROPYTHON_SPEAKS_CCM = True
 # That refusal names the suite it lacks (CCM-8 / 0xC0A8), not only "none of the
 # configured ciphersuites": port/twinsock_port/tls_micropython.py (forced as the
 # engine, so the test still sees it once another engine serves CCM-8 by default).
-MISSING_SUITE_NAMED = False
+MISSING_SUITE_NAMED = True
 # tinydtls refuses a suite with close_notify, then a fatal handshake_failure (40)
-# alert; both engines report "peer closed the connection" instead (tls_*.py).
-FATAL_ALERT_AFTER_CLOSE_NOTIFY_REPORTED = False
+# alert; every engine reports that alert, not "peer closed the connection"
+# (tls_rare.late_alert).
+FATAL_ALERT_AFTER_CLOSE_NOTIFY_REPORTED = True
 # A handshake_failure in answer to our ClientHello (no ServerHello yet, so the PSK was
 # never used) is a suite mismatch; the message must not send the user hunting for a
 # wrong identity or key.
-SUITE_MISMATCH_NOT_BLAMED_ON_PSK = False
+SUITE_MISMATCH_NOT_BLAMED_ON_PSK = True
 
 
 def speaks_ccm(runtime):

@@ -7,7 +7,7 @@ import sys
 import time
 
 import tlsdrive
-from twinsock_port.tls_micropython import Engine, features
+from twinsock_port.tls_micropython import Engine, ciphersuites, features
 
 
 def load(path):
@@ -127,5 +127,7 @@ if __name__ == "__main__":
     job = json.loads(sys.argv[1])
     if job.get("features"):
         print(json.dumps(features()))
+    elif job.get("ciphersuites_available"):
+        print(json.dumps({"ciphersuites": ciphersuites()}))
     else:
         print(json.dumps(run(job)))

@@ -9,6 +9,7 @@ import datetime
 import ipaddress
 import json
 import os
+import random
 import selectors
 import shutil
 import socket
@@ -355,9 +356,22 @@ class UdpRelay:
     client datagram arrived, so tests can measure retransmission times."""
 
     def __init__(
-        self, server_port, drop_to_server=0, drop_all=False, drop_server_ccs=0, limit_s=20
+        self,
+        server_port,
+        drop_to_server=0,
+        drop_all=False,
+        drop_server_ccs=0,
+        drop=None,
+        limit_s=20,
     ):
         self.server = ("127.0.0.1", server_port)
+        # drop(direction, index, datagram) -> True to drop: direction "up" (client
+        # to server) or "down"; index counts the handshake datagrams (first record
+        # a handshake or ChangeCipherSpec) seen in that direction, from 0
+        self.drop = drop
+        self.handshake_datagrams = {"up": 0, "down": 0}
+        self.dropped = []  # (direction, index)
+        self.sent_up = []  # every datagram the client sent, dropped or not
         self.drop_to_server = drop_to_server
         # drop the first N server datagrams that start with a ChangeCipherSpec
         # record: the server's final flight, which only a retransmission of
@@ -389,7 +403,9 @@ class UdpRelay:
                     continue
                 if key.fileobj is self.sock:
                     self.client = addr
+                    self.sent_up.append(data)
                     dropped = self.drop_all or len(self.from_client) < self.drop_to_server
+                    dropped = self._ruled("up", data) or dropped
                     self.from_client.append((time.monotonic(), len(data), dropped))
                     if not dropped:
                         self.upstream.send(data)
@@ -397,8 +413,20 @@ class UdpRelay:
                     if data[:1] == b"\x14" and self.dropped_from_server < self.drop_server_ccs:
                         self.dropped_from_server += 1
                         continue
+                    if self._ruled("down", data):
+                        continue
                     self.sock.sendto(data, self.client)
         sel.close()
+
+    def _ruled(self, direction, data):
+        if data[:1] not in (b"\x14", b"\x16"):
+            return False
+        index = self.handshake_datagrams[direction]
+        self.handshake_datagrams[direction] += 1
+        if self.drop is not None and self.drop(direction, index, data):
+            self.dropped.append((direction, index))
+            return True
+        return False
 
     def intervals_ms(self):
         times = [t for t, _, _ in self.from_client]
@@ -409,6 +437,43 @@ class UdpRelay:
         self._thread.join(5)
         self.sock.close()
         self.upstream.close()
+
+
+def message_key(datagram):
+    """What a datagram's first record carries: its type and epoch and, for a
+    plaintext handshake record, the message type, sequence and fragment offset."""
+    key = (datagram[0], datagram[3:5])
+    if datagram[0] == 22 and datagram[3:5] == b"\0\0" and len(datagram) >= 22:
+        key += (datagram[13], datagram[17:19], datagram[19:22])
+    return key
+
+
+class RandomLoss:
+    """A UdpRelay drop rule: each handshake datagram is lost with probability
+    `rate` (seeded), except that a message is never lost twice in a row."""
+
+    def __init__(self, rate, seed):
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.lost_last_time = {}
+
+    def __call__(self, direction, index, datagram):
+        key = (direction,) + message_key(datagram)
+        lost = not self.lost_last_time.get(key) and self.random.random() < self.rate
+        self.lost_last_time[key] = lost
+        return lost
+
+
+def epoch0_record_numbers(datagrams):
+    """The record numbers of the epoch-0 records in `datagrams`, in order."""
+    numbers = []
+    for data in datagrams:
+        pos = 0
+        while pos + 13 <= len(data):
+            if data[pos + 3 : pos + 5] == b"\0\0":
+                numbers.append(int.from_bytes(data[pos + 5 : pos + 11], "big"))
+            pos += 13 + int.from_bytes(data[pos + 11 : pos + 13], "big")
+    return numbers
 
 
 @pytest.fixture

@@ -10,7 +10,11 @@ SOURCE_ROOTS = ("lib", "port")  # each holds top-level packages that land in the
 BOARD_LIB = "/lib"
 # Modules only CPython imports (port/twinsock_port/__init__.py picks them there): a board
 # never loads them, so they are not copied, frozen or listed for mip.
-HOST_ONLY = ("port/twinsock_port/cpython.py", "port/twinsock_port/tls_cpython.py")
+HOST_ONLY = (
+    "port/twinsock_port/cpython.py",
+    "port/twinsock_port/tls_cpython.py",
+    "port/twinsock_port/tls_psk_cpython.py",
+)
 
 
 class BoardFile:

@@ -10,12 +10,18 @@ The certificates come from ``server.pki`` (tools/hostserver/pki.py) and the PSK 
 ``tls_client_auth_echo``  like ``tls_echo`` but requires a client certificate from the CA.
 ``tls_expired``    TLS presenting the ``expired`` certificate (for bad-certificate checks).
 ``tls_untrusted``  TLS presenting ``untrusted``, signed by a CA the client does not trust.
+``tls_drip``       announces a 16 KB record after the ClientHello, then drips a byte per 200 ms.
+``tls_drip_data``  TLS, then one 16000-byte record whose first 8 bytes drip, 200 ms apart.
 ``dtls_echo``      DTLS 1.2 with the ``server`` certificate: every record is echoed.
 ``dtls_psk_echo``  DTLS 1.2 PSK: every record is echoed.
 
-Only ``tls_client_auth_echo`` asks for a client certificate; the DTLS services send
-no HelloVerify cookie."""
+Only ``tls_client_auth_echo`` asks for a client certificate. The DTLS services do
+the HelloVerifyRequest cookie exchange, as field servers do (a resent ClientHello
+must carry a fresh record number: a replay is dropped)."""
 
+import hashlib
+import hmac
+import os
 import select
 import socket
 import ssl
@@ -90,6 +96,61 @@ class TlsUntrusted(StdlibTlsService):
     certificate = "untrusted"
 
 
+DRIP_INTERVAL_S = 0.2
+DRIP_DATA = 16000
+
+
+@service("tls_drip")
+class TlsDrip(TcpService):
+    """A peer that keeps a handshake waiting: it reads the ClientHello, announces a
+    16 KB handshake record and sends one byte of it every 200 ms (20 s at most)."""
+
+    def handle(self, conn, peer):
+        if not self.recv(conn):
+            return
+        conn.sendall(b"\x16\x03\x03\x40\x00")
+        for _ in range(100):
+            if self.server.stopping.wait(DRIP_INTERVAL_S):
+                return
+            conn.sendall(b"\x00")  # OSError once the client has gone: ends here
+
+
+@service("tls_drip_data")
+class TlsDripData(StdlibTlsService):
+    """TLS with the ``server`` certificate; after the handshake it sends one record of
+    16000 bytes b"d": its first 8 bytes one every 200 ms, then the rest at once."""
+
+    def handle(self, conn, peer):
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.context.wrap_bio(incoming, outgoing, server_side=True)
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT_S
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError as error:
+                self.server.log(self.name, "handshake_failed", peer, reason=str(error))
+                return
+            if outgoing.pending:
+                conn.sendall(outgoing.read())
+            data = self.recv(conn)
+            if not data or time.monotonic() > deadline:
+                return
+            incoming.write(data)
+        conn.sendall(outgoing.read())  # the last flight, and TLS 1.3 tickets
+        tls.write(b"d" * DRIP_DATA)
+        record = outgoing.read()
+        for i in range(8):
+            if self.server.stopping.wait(DRIP_INTERVAL_S):
+                return
+            conn.sendall(record[i : i + 1])
+        conn.sendall(record[8:])
+        while self.recv(conn):  # until the client closes
+            pass
+
+
 # ---- pyOpenSSL: PSK and DTLS -----------------------------------------------------
 
 
@@ -101,6 +162,8 @@ def openssl_context(dtls, psk=None, pki=None, keep=None):
 
     ctx = SSL.Context(SSL.DTLS_SERVER_METHOD if dtls else SSL.TLS_SERVER_METHOD)
     ctx.set_min_proto_version(DTLS_1_2 if dtls else TLS_1_2)
+    if dtls:
+        cookie_exchange(ctx)
     if psk is None:
         ctx.use_certificate_file(pki.path("server"))
         ctx.use_privatekey_file(pki.path("server_key"))
@@ -124,6 +187,23 @@ def openssl_context(dtls, psk=None, pki=None, keep=None):
     ctx.set_max_proto_version(DTLS_1_2 if dtls else TLS_1_2)
     ctx.set_cipher_list(b"PSK:@SECLEVEL=0")
     return ctx
+
+
+COOKIE_SECRET = os.urandom(16)
+
+
+def cookie_exchange(ctx):
+    """HelloVerifyRequest cookies (RFC 6347 4.2.1), as real DTLS servers send
+    them: an HMAC of the client's address (the session's app data)."""
+    from OpenSSL._util import lib
+
+    def cookie(connection):
+        peer = "%s:%d" % connection.get_app_data()
+        return hmac.new(COOKIE_SECRET, peer.encode(), hashlib.sha256).digest()
+
+    ctx.set_options(lib.SSL_OP_COOKIE_EXCHANGE)
+    ctx.set_cookie_generate_callback(cookie)
+    ctx.set_cookie_verify_callback(lambda c, got: hmac.compare_digest(cookie(c), got))
 
 
 @service("tls_psk_echo")
@@ -224,6 +304,7 @@ class DtlsSession:
         self.connection = SSL.Connection(context, None)
         lib.SSL_set_options(self.connection._ssl, lib.SSL_OP_NO_QUERY_MTU)
         self.connection.set_ciphertext_mtu(DTLS_MTU)
+        self.connection.set_app_data(peer[:2])  # what its cookie is made of
         self.connection.set_accept_state()
         self.established = False
         self.last_seen = time.monotonic()
@@ -371,6 +452,8 @@ SECURE_SERVICES = (
     "tls_client_auth_echo",
     "tls_expired",
     "tls_untrusted",
+    "tls_drip",
+    "tls_drip_data",
     "dtls_echo",
     "dtls_psk_echo",
 )

@@ -1,0 +1,571 @@
+# A DTLS 1.2 PSK endpoint with no I/O (RFC 6347, RFC 4279, RFC 6655, RFC 9146):
+# feed() it each datagram that arrives, send what collects in `out`, and call
+# on_timer() when `timer` runs out. Client and server (the server for tests
+# and host use). Suites: PSK with AES-128-CCM-8 (LwM2M's), AES-128-CCM and
+# AES-128-CBC-SHA256. Records a peer must not see delivered (bad MAC, replay,
+# too old, wrong epoch) are dropped and counted in `dropped`.
+from twinsock.clock import ticks_add, ticks_diff, ticks_ms
+from twinsock.errors import EMSGSIZE, EPROTO, NetError, TLSError
+
+from twinsock_port.tls_psk_crypto import (
+    Ccm,
+    Hmac,
+    cbc_decrypt,
+    cbc_encrypt,
+    equal,
+    prf,
+    random,
+    sha256,
+)
+
+CCM_8 = 0xC0A8
+CCM = 0xC0A4
+CBC_SHA256 = 0x00AE
+NAMES = {CCM_8: "PSK-AES128-CCM8", CCM: "PSK-AES128-CCM", CBC_SHA256: "PSK-AES128-CBC-SHA256"}
+
+_V = b"\xfe\xfd"  # DTLS 1.2
+_CCS, _ALERT, _HS, _APP, _CID = 20, 21, 22, 23, 25
+_CH, _SH, _HVR, _SKE, _SHD, _CKE, _FIN = 1, 2, 3, 12, 14, 16, 20
+_EXT_CID = 54
+_EXT_EMS = 23  # extended master secret (RFC 7627): tinydtls insists on it
+_MASK64 = (1 << 64) - 1
+# dropped[] indexes
+BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
+
+
+def _u16(n):
+    return n.to_bytes(2, "big")
+
+
+def _vec8(b):
+    return bytes((len(b),)) + b
+
+
+def _vec16(b):
+    return _u16(len(b)) + b
+
+
+def _rare():
+    # the error messages and alert names every engine shares, loaded on failure
+    from twinsock_port import tls_rare
+
+    return tls_rare
+
+
+class Timer:
+    """The retransmission schedule: wait min_ms, then double up to max_ms;
+    when a wait of max_ms has run out too, the handshake fails ETIMEDOUT."""
+
+    def __init__(self, timeouts):
+        self.min_ms, self.max_ms = timeouts
+        self.current = None  # None: no flight in the air
+        self.deadline = self.started = 0
+
+    def start(self):
+        self.started = ticks_ms()
+        self.current = self.min_ms
+        self.deadline = ticks_add(self.started, self.min_ms)
+
+    def stop(self):
+        self.current = None
+
+    def remaining_ms(self):
+        if self.current is None:
+            return None
+        left = ticks_diff(self.deadline, ticks_ms())
+        return left if left > 0 else 0
+
+    def expire(self, finished_sent):
+        if self.current >= self.max_ms:
+            self.current = None
+            # DTLS drops what it cannot decrypt, with no alert: after our Finished
+            # the message suggests a wrong PSK
+            raise _rare().timeout_error(ticks_diff(ticks_ms(), self.started), finished_sent, True)
+        self.current = min(self.current * 2, self.max_ms)
+        self.deadline = ticks_add(ticks_ms(), self.current)
+
+
+def new(server, *args, **kw):
+    """A client Dtls, or (server True) a Server from tls_psk_server, loaded then."""
+    if server:
+        from twinsock_port.tls_psk_server import Server
+
+        return Server(*args, **kw)
+    return Dtls(False, *args, **kw)
+
+
+class Dtls:
+    """One DTLS 1.2 PSK session. `session`: bytes from a previous export()
+    to resume (client). `cid`: offer/accept a Connection ID (RFC 9146)."""
+
+    def __init__(
+        self,
+        server,
+        identity,
+        key,
+        suites=None,
+        timeouts=(1000, 60000),
+        mtu=1400,
+        cid=False,
+        session=None,
+        client_id=b"",
+    ):
+        self.server = server
+        self._identity = bytes(identity)
+        self._psk = bytes(key)
+        self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
+        if not self.suites:  # ENOTSUP naming them
+            _rare().pick_suites(suites, 1, NAMES.values(), "the DTLS-PSK engine")
+        self.timer = Timer(timeouts)
+        self.mtu = mtu
+        self.out = []  # datagrams to send, oldest first
+        self.app = []  # application records received, oldest first
+        self.dropped = [0, 0, 0, 0]
+        self.done = False
+        self.closed = False  # the peer sent close_notify
+        self.resumed = False
+        self.suite = None
+        self.want_cid = cid
+        self.tx_cid = None  # the peer's CID: carried by the records we send
+        self.rx_cid = None  # ours: carried by the records we receive
+        self._client_id = client_id
+        self._session = _parse_session(session) if not server else None
+        self._sid = b""
+        self._master = None
+        self._ems = False  # both sides sent the extended_master_secret extension
+        self._cr = self._sr = None
+        self._state = 0  # see _client/_server: which message comes next
+        self._wseq = [0, 0]
+        self._wepoch = 0
+        self._wkeys = self._rkeys = self._next_rkeys = None
+        self._repoch = 0
+        self._rmax = -1
+        self._rbits = 0
+        self._tx_msg = 0
+        self._rx_msg = 0
+        self._frag = None  # [message_seq, type, body, bytes still missing]
+        self._hs = bytearray()  # the handshake transcript
+        self._flight = []  # (content type, body, epoch) of our flight in the air
+        self._trigger = -1  # the peer's message_seq whose repeat means "resend"
+        if not server:
+            self._cr = random(32)
+            self._client_hello(b"")
+
+    def __repr__(self):
+        return "<DTLS-PSK %s %s>" % (
+            "server" if self.server else "client",
+            NAMES.get(self.suite, "handshaking"),
+        )
+
+    # -- records out ---------------------------------------------------------
+
+    def _seal(self, ctype, data, epoch):
+        seq = self._wseq[epoch]
+        self._wseq[epoch] = seq + 1
+        es = _u16(epoch) + seq.to_bytes(6, "big")
+        if not epoch:
+            return bytes((ctype,)) + _V + es + _vec16(data)
+        cid = self.tx_cid
+        if cid:  # RFC 9146: the real type inside, a placeholder-led aad
+            data = data + bytes((ctype,))
+            ctype = _CID
+            aad = b"\xff" * 8 + b"\x19" + _vec8(b"\x19") + _V + es + cid + _u16(len(data))
+        else:
+            cid = b""
+            aad = es + bytes((ctype,)) + _V + _u16(len(data))
+        k = self._wkeys
+        if self.suite == CBC_SHA256:
+            data = data + k[1].digest(aad + data)
+            pad = 15 - len(data) % 16
+            iv = random(16)
+            body = iv + cbc_encrypt(k[0], iv, data + bytes((pad,)) * (pad + 1))
+        else:
+            body = es + k[0].seal(k[1] + es, data, aad)
+        return bytes((ctype,)) + _V + es + cid + _vec16(body)
+
+    def _msg(self, mtype, body):
+        """A handshake message (unfragmented header), added to the transcript."""
+        seq = self._tx_msg
+        self._tx_msg = seq + 1
+        n = len(body).to_bytes(3, "big")
+        m = bytes((mtype,)) + n + _u16(seq) + b"\0\0\0" + n + body
+        self._hs += m
+        return m
+
+    def _send_flight(self, flight, timed=True):
+        self._flight = flight
+        self._trigger = self._rx_msg - 1
+        if timed:
+            self.timer.start()
+        else:
+            self.timer.stop()
+        self._emit_flight()
+
+    def _emit_flight(self):
+        """Our flight, every record with a fresh sequence number, in as few
+        datagrams as the MTU allows (messages fragmented to fit)."""
+        room = max(self.mtu - 13 - 12 - 64 - 8, 32)
+        dgram = b""
+        for ctype, body, epoch in self._flight:
+            parts = [body]
+            if ctype == _HS and len(body) - 12 > room:
+                whole = body[12:]
+                parts = []
+                for off in range(0, len(whole), room):
+                    piece = whole[off : off + room]
+                    head = off.to_bytes(3, "big") + len(piece).to_bytes(3, "big")
+                    parts.append(body[:6] + head + piece)
+            for part in parts:
+                record = self._seal(ctype, part, epoch)
+                if dgram and len(dgram) + len(record) > self.mtu:
+                    self.out.append(dgram)
+                    dgram = b""
+                dgram += record
+        if dgram:
+            self.out.append(dgram)
+
+    def _alert(self, number, level=2):
+        self.out.append(self._seal(_ALERT, bytes((level, number)), self._wepoch))
+
+    def _fail(self, number, error=None):
+        """Send fatal alert `number` and raise."""
+        self._alert(number)
+        self.timer.stop()
+        raise error or _rare().alert_error(number, True, sent=True, hello=self._hello())
+
+    def _hello(self):
+        # a client before its ClientKeyExchange: the peer has not used the PSK
+        return not self.server and self._state < 2
+
+    # -- keys ----------------------------------------------------------------
+
+    def _derive(self):
+        cr, sr = self._cr, self._sr
+        if self._master is None:
+            n = len(self._psk)
+            pms = _u16(n) + bytes(n) + _u16(n) + self._psk
+            if self._ems:  # RFC 7627 4: over the transcript up to ClientKeyExchange
+                self._master = prf(pms, b"extended master secret", sha256(self._hs), 48)
+            else:
+                self._master = prf(pms, b"master secret", cr + sr, 48)
+        if self.suite == CBC_SHA256:
+            kb = prf(self._master, b"key expansion", sr + cr, 96)
+            client = (kb[64:80], Hmac(kb[:32]))
+            server = (kb[80:96], Hmac(kb[32:64]))
+        else:
+            kb = prf(self._master, b"key expansion", sr + cr, 40)
+            tag = 8 if self.suite == CCM_8 else 16
+            client = (Ccm(kb[:16], tag), kb[32:36])
+            server = (Ccm(kb[16:32], tag), kb[36:40])
+        self._wkeys, self._next_rkeys = (server, client) if self.server else (client, server)
+
+    def _finished(self, server_side, transcript):
+        label = b"server finished" if server_side else b"client finished"
+        return prf(self._master, label, sha256(transcript), 12)
+
+    def _change_cipher(self, flight):
+        """Append CCS + Finished (epoch 1) to `flight`."""
+        flight.append((_CCS, b"\x01", 0))
+        self._wepoch = 1
+        fin = self._msg(_FIN, self._finished(self.server, self._hs))
+        flight.append((_HS, fin, 1))
+        return flight
+
+    # -- records in ----------------------------------------------------------
+
+    def feed(self, data):
+        """Take one datagram from the peer. Raises TLSError on a fatal alert
+        or a failed handshake."""
+        pos = 0
+        end = len(data)
+        while pos + 13 <= end:
+            rtype = data[pos]
+            cid = b""
+            head = 13
+            if rtype == _CID:
+                if not self.rx_cid:
+                    self.dropped[WRONG_EPOCH] += 1
+                    return
+                cid = self.rx_cid
+                head += len(cid)
+            if pos + head > end:
+                return
+            n = data[pos + head - 2] << 8 | data[pos + head - 1]
+            nxt = pos + head + n
+            if nxt > end or data[pos + 1] != 0xFE:
+                return
+            if rtype == _CID and data[pos + 11 : pos + 11 + len(cid)] != cid:
+                self.dropped[WRONG_EPOCH] += 1
+            else:
+                self._record(rtype, data[pos + 3 : pos + 11], data[pos + head : nxt], cid)
+            pos = nxt
+
+    def _record(self, rtype, es, body, cid):
+        epoch = es[0] << 8 | es[1]
+        seq = int.from_bytes(es[2:], "big")
+        if epoch != self._repoch:
+            self.dropped[WRONG_EPOCH] += 1
+            if epoch == 1 and not self.done and self._wepoch and self._flight:
+                # the peer is past the handshake: our last flight's answer, its
+                # CCS, was lost (a resumed server waiting on the client's)
+                self._emit_flight()
+            return
+        off = self._rmax - seq
+        if off >= 64:
+            self.dropped[TOO_OLD] += 1
+            return
+        if off >= 0 and self._rbits >> off & 1:
+            self.dropped[REPLAYED] += 1
+            return
+        if epoch:
+            plain = self._open(rtype, es, body, cid)
+            if plain is None:
+                self.dropped[BAD_MAC] += 1
+                if not self.done:
+                    # our peer derived other keys: a different PSK
+                    self._fail(20)
+                return
+            rtype, body = plain
+        if off < 0:
+            self._rbits = (self._rbits << -off | 1) & _MASK64
+            self._rmax = seq
+        else:
+            self._rbits |= 1 << off
+        if rtype == _APP:
+            if self.done and len(body):
+                self.app.append(body)
+        elif rtype == _HS:
+            self._handshake_records(body)
+        elif rtype == _CCS:
+            if self._next_rkeys is not None and self._repoch == 0:
+                self._rkeys = self._next_rkeys
+                self._next_rkeys = None
+                self._repoch = 1
+                self._rmax = -1
+                self._rbits = 0
+        elif rtype == _ALERT and len(body) >= 2:
+            if body[1] == 0:
+                self.closed = True
+                if not self.done:
+                    raise TLSError("peer closed the connection during the handshake", alert=0)
+            elif body[0] == 2 or not self.done:
+                self.timer.stop()
+                raise _rare().alert_error(body[1], True, hello=self._hello())
+
+    def _open(self, rtype, es, body, cid):
+        """(content type, plaintext) of a protected record, or None."""
+        k = self._rkeys
+        if self.suite == CBC_SHA256:
+            if len(body) < 64 or len(body) % 16:
+                return None
+            p = cbc_decrypt(k[0], body[:16], body[16:])
+            n = len(p)
+            pad = p[-1]
+            good = pad + 33 <= n
+            if not good:
+                pad = 0
+            # padding and MAC both checked, no early exit between them
+            good &= equal(p[n - pad - 1 :], bytes((pad,)) * (pad + 1))
+            data = p[: n - pad - 33]
+            aad = self._aad(rtype, es, cid, len(data))
+            good &= equal(k[1].digest(aad + data), p[n - pad - 33 : n - pad - 1])
+            if not good:
+                return None
+        else:
+            n = len(body) - 8 - self._tag()
+            if n < 0:
+                return None
+            data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
+            if data is None:
+                return None
+        if rtype == _CID:  # RFC 9146 inner plaintext: content, real type, zeros
+            data = bytes(data).rstrip(b"\0")
+            if not data:
+                return None
+            return data[-1], data[:-1]
+        return rtype, data
+
+    def _tag(self):
+        return 8 if self.suite == CCM_8 else 16
+
+    def _aad(self, rtype, es, cid, n):
+        if rtype == _CID:
+            return b"\xff" * 8 + b"\x19" + _vec8(b"\x19") + _V + es + cid + _u16(n)
+        return es + bytes((rtype,)) + _V + _u16(n)
+
+    def _handshake_records(self, body):
+        pos = 0
+        while pos + 12 <= len(body):
+            mtype = body[pos]
+            length = int.from_bytes(body[pos + 1 : pos + 4], "big")
+            mseq = body[pos + 4] << 8 | body[pos + 5]
+            foff = int.from_bytes(body[pos + 6 : pos + 9], "big")
+            flen = int.from_bytes(body[pos + 9 : pos + 12], "big")
+            frag = body[pos + 12 : pos + 12 + flen]
+            pos += 12 + flen
+            if len(frag) != flen or foff + flen > length:
+                return
+            if self.server and self._state == 0 and mtype == _CH:
+                self._rx_msg = mseq  # stateless until the cookie matches
+            if mseq < self._rx_msg:
+                if mseq == self._trigger and self._flight:
+                    # the peer repeats the flight ours answered: ours was lost
+                    self._emit_flight()
+                continue
+            if mseq > self._rx_msg:
+                continue  # ahead of a lost message: the peer sends its flight again
+            if foff == 0 and flen == length:
+                message = frag
+            else:
+                message = self._reassemble(mtype, mseq, length, foff, frag)
+                if message is None:
+                    continue
+            self._rx_msg += 1
+            n = length.to_bytes(3, "big")
+            before = len(self._hs)
+            self._hs += bytes((mtype,)) + n + _u16(mseq) + b"\0\0\0" + n + message
+            self._message(mtype, bytes(message), before)
+
+    def _reassemble(self, mtype, mseq, length, foff, frag):
+        f = self._frag
+        if f is None or f[0] != mseq:
+            # the still-missing ranges as one bytearray of flags per byte
+            f = self._frag = [mseq, mtype, bytearray(length), bytearray(b"\1" * length)]
+        f[2][foff : foff + len(frag)] = frag
+        f[3][foff : foff + len(frag)] = bytes(len(frag))
+        if any(f[3]):
+            return None
+        self._frag = None
+        return f[2]
+
+    # -- the handshake -------------------------------------------------------
+
+    def _message(self, mtype, body, before):
+        try:
+            self._handle(mtype, body, before)
+        except (IndexError, ValueError):
+            self._fail(50)  # decode_error
+
+    def _client_hello(self, cookie):
+        suites = b"".join(_u16(s) for s in self.suites) + b"\x00\xff"  # + SCSV (RFC 5746)
+        ext = _u16(_EXT_EMS) + b"\0\0"
+        if self.want_cid:
+            self.rx_cid = b""  # we need none: the server tells sessions apart
+            ext += _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
+        sid = self._session[1] if self._session else b""
+        body = _V + self._cr + _vec8(sid) + _vec8(cookie) + _vec16(suites) + b"\x01\x00"
+        body += _vec16(ext)
+        self._send_flight([(_HS, self._msg(_CH, body), 0)])
+
+    def _handle(self, mtype, body, before):
+        """The client's side of the handshake (tls_psk_server: the server's)."""
+        state = self._state
+        if mtype == _HVR and state == 0:
+            self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
+            self._client_hello(body[3 : 3 + body[2]])
+        elif mtype == _SH and state == 0:
+            self._sr = body[2:34]
+            sid = body[35 : 35 + body[34]]
+            at = 35 + body[34]
+            suite = body[at] << 8 | body[at + 1]
+            if suite not in self.suites:
+                self._fail(47)
+            self.suite = suite
+            self._sid = sid
+            self._extensions(body[at + 3 :])
+            s = self._session
+            if s and sid and s[1] == sid and s[0] == suite:
+                if s[3] != self._ems:  # RFC 7627 5.3: the same session, the same secret
+                    self._fail(40)
+                self._master = s[2]
+                self.resumed = True
+                self._derive()
+                self._state = 2  # the server's CCS + Finished come next
+            else:
+                self._state = 1
+        elif mtype == _SKE and state == 1:
+            pass  # a PSK identity hint: we have one identity
+        elif mtype == _SHD and state == 1:
+            flight = [(_HS, self._msg(_CKE, _vec16(self._identity)), 0)]
+            self._derive()  # after the ClientKeyExchange: EMS hashes it
+            self._send_flight(self._change_cipher(flight))
+            self._state = 2
+        elif mtype == _FIN and state == 2 and self._repoch == 1:
+            if not equal(body, self._finished(True, self._hs[:before])):
+                self._fail(51)
+            if self.resumed:
+                self._send_flight(self._change_cipher([]), False)
+            self._done()
+        else:
+            self._fail(10)
+
+    def _extensions(self, exts):
+        """Take the peer's CID from its hello's extensions; True when it sent
+        renegotiation_info (RFC 5746)."""
+        pos = 2
+        secure = False
+        while pos + 4 <= len(exts):
+            etype = exts[pos] << 8 | exts[pos + 1]
+            n = exts[pos + 2] << 8 | exts[pos + 3]
+            data = exts[pos + 4 : pos + 4 + n]
+            pos += 4 + n
+            if etype == _EXT_CID and self.want_cid and data:
+                self.tx_cid = bytes(data[1 : 1 + data[0]]) or None
+                if self.server:
+                    self.rx_cid = random(6)
+            secure |= etype == 0xFF01
+            self._ems |= etype == _EXT_EMS
+        return secure
+
+    def _done(self):
+        self.done = True
+        self.timer.stop()
+        # what only the handshake needed: heap, and no PSK kept past its use
+        self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
+
+    # -- the caller's side ---------------------------------------------------
+
+    def on_timer(self):
+        """The retransmission timer ran out: resend our flight, or raise
+        ETIMEDOUT after the longest wait."""
+        if self.timer.remaining_ms() != 0:
+            return
+        self.timer.expire(self._wepoch > 0)
+        self._emit_flight()
+
+    def send(self, data):
+        if not self.done:
+            raise NetError(EPROTO, "send: the DTLS handshake is not done")
+        if len(data) > 16384:
+            raise NetError(EMSGSIZE, "send: %d bytes is more than one DTLS record" % len(data))
+        self.out.append(self._seal(_APP, bytes(data), 1))
+
+    def close(self):
+        """close_notify, when the session is up."""
+        if self.done and not self.closed:
+            self._alert(0, 1)
+        self.closed = True
+
+    def export(self):
+        """The session for a later resumption (client), or None."""
+        if not self.done or self.server or not self._sid:
+            return None
+        return bytes((1 + self._ems,)) + _u16(self.suite) + _vec8(self._sid) + self._master
+
+    def overhead(self):
+        """Bytes a record adds to its payload (worst case)."""
+        cid = len(self.tx_cid) + 1 if self.tx_cid else 0
+        if self.suite == CBC_SHA256:
+            return 13 + cid + 16 + 32 + 16
+        return 13 + cid + 8 + self._tag()
+
+
+def _parse_session(blob):
+    """(suite, session id, master secret, extended master secret) or None.
+    Layout: 1 (2 with EMS), suite, session id<1>, master secret (48)."""
+    if not blob or blob[0] not in (1, 2) or len(blob) < 5:
+        return None
+    n = blob[3]
+    if len(blob) != 4 + n + 48:
+        return None
+    return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]), blob[0] == 2)

@@ -1,0 +1,104 @@
+# The server side of twinsock's DTLS-PSK core (tls_psk_core), for tests and
+# host use: loaded only when a server session starts, so a device's client
+# never pays for it. A stateless HelloVerifyRequest cookie first, then the full
+# or (from a session id it keeps) abbreviated handshake.
+from twinsock_port.tls_psk_core import (
+    _CH,
+    _CKE,
+    _EXT_CID,
+    _FIN,
+    _HS,
+    _HVR,
+    _SH,
+    _SHD,
+    _V,
+    Dtls,
+    _u16,
+    _vec8,
+    _vec16,
+)
+from twinsock_port.tls_psk_crypto import Hmac, equal, random
+
+_CACHE = {}  # session id -> (suite, master secret), the last few
+
+
+class Server(Dtls):
+    def __init__(self, *args, **kw):
+        super().__init__(True, *args, **kw)
+        self._secret = random(16)
+
+    def _cookie(self, client_random):
+        return Hmac(self._secret).digest(self._client_id + client_random)[:16]
+
+    def _handle(self, mtype, body, before):
+        state = self._state
+        if mtype == _CH and state == 0:
+            cr = body[2:34]
+            at = 34
+            sid = body[at + 1 : at + 1 + body[at]]
+            at += 1 + body[at]
+            cookie = body[at + 1 : at + 1 + body[at]]
+            at += 1 + body[at]
+            n = body[at] << 8 | body[at + 1]
+            offered = [body[i] << 8 | body[i + 1] for i in range(at + 2, at + 2 + n, 2)]
+            at += 2 + n
+            at += 1 + body[at]
+            self._tx_msg = self._rx_msg - 1  # RFC 6347 4.2.2: answer in step
+            if not equal(cookie, self._cookie(cr)):
+                hvr = self._msg(_HVR, _V + _vec8(self._cookie(cr)))
+                self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
+                self.out.append(self._seal(_HS, hvr, 0))
+                return
+            suite = None
+            for s in offered:
+                if s in self.suites:
+                    suite = s
+                    break
+            if suite is None:
+                self._fail(40)
+            self.suite = suite
+            self._cr = cr
+            self._sr = random(32)
+            ext = b""
+            if self._extensions(body[at:]) or 0x00FF in offered:
+                ext = b"\xff\x01\x00\x01\x00"  # an empty renegotiation_info (RFC 5746)
+            if self._ems:
+                ext += b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
+            if self.rx_cid:
+                ext += _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
+            if ext:
+                ext = _vec16(ext)
+            cached = _CACHE.get(bytes(sid)) if sid else None
+            if cached and cached[0] == suite and cached[2] == self._ems:
+                self._sid = bytes(sid)
+                self._master = cached[1]
+                self.resumed = True
+            else:
+                self._sid = random(32)
+            sh = _V + self._sr + _vec8(self._sid) + _u16(suite) + b"\0" + ext
+            flight = [(_HS, self._msg(_SH, sh), 0)]
+            if self.resumed:
+                self._derive()
+                self._send_flight(self._change_cipher(flight))
+                self._state = 3
+            else:
+                flight.append((_HS, self._msg(_SHD, b""), 0))
+                self._send_flight(flight)
+                self._state = 1
+        elif mtype == _CKE and state == 1:
+            identity = body[2 : 2 + (body[0] << 8 | body[1])]
+            if not equal(identity, self._identity):
+                self._fail(115)
+            self._derive()
+            self._state = 2
+        elif mtype == _FIN and state in (2, 3) and self._repoch == 1:
+            if not equal(body, self._finished(False, self._hs[:before])):
+                self._fail(51)
+            if state == 2:
+                self._send_flight(self._change_cipher([]), False)
+                if len(_CACHE) >= 4:
+                    _CACHE.pop(next(iter(_CACHE)))
+                _CACHE[self._sid] = (self.suite, self._master, self._ems)
+            self._done()
+        else:
+            self._fail(10)

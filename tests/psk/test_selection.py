@@ -1,0 +1,114 @@
+"""Which engine a DTLS-PSK socket gets when the application registers none
+(docs/TLS_ENGINES.md): on MicroPython, LwM2M's default suite (CCM-8), a
+Connection ID or a resumption buffer bring twinsock's own engine; a config
+the mbedTLS engine can serve keeps it; use_tls_engine() forces either.
+And close() + connect() of a Connection ID session: no new handshake."""
+
+import pytest
+from pskpeers import PSK, RUNTIMES
+
+
+def job(port, **kw):
+    base = {"port": port, "psk": PSK, "recv_timeout": 5000, "send": "hello #\n"}
+    base.update(kw)
+    return base
+
+
+def answered(server, peer, process):
+    server.expect("hello 1", timeout=15)
+    server.write(b"reply 1\n")
+    return peer.result(process)
+
+
+def test_micropython_default_config_gets_the_psk_engine(psk_s_server, psk_peer):
+    server, port = psk_s_server(0xC0A8)
+    result = answered(server, psk_peer, psk_peer.start("micropython", job(port)))
+    assert result.get("ok"), result
+    assert (result["engine"], result["cipher"]) == ("twinsock-psk", "PSK-AES128-CCM8")
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [{"cid": True}, {"buffer": True}],
+    ids=["connection_id", "resumption_buffer"],
+)
+def test_micropython_cid_or_resumption_gets_the_psk_engine(psk_s_server, psk_peer, ask):
+    server, port = psk_s_server(0x00AE)
+    settings = {"ciphersuites": [0x00AE], "buffer": False}
+    settings.update(ask)
+    result = answered(server, psk_peer, psk_peer.start("micropython", job(port, **settings)))
+    assert result.get("ok"), result
+    assert result["engine"] == "twinsock-psk"
+
+
+def test_micropython_cbc_only_config_keeps_mbedtls(psk_s_server, psk_peer):
+    server, port = psk_s_server(0x00AE)
+    settings = {"ciphersuites": [0x00AE], "buffer": False}
+    result = answered(server, psk_peer, psk_peer.start("micropython", job(port, **settings)))
+    assert result.get("ok"), result
+    assert (result["engine"], result["cipher"]) == ("mbedtls", "TLS-PSK-WITH-AES-128-CBC-SHA256")
+
+
+def test_forcing_mbedtls_keeps_it_even_for_ccm8(psk_s_server, psk_peer):
+    server, port = psk_s_server(0x00AE)
+    process = psk_peer.start("micropython", job(port, engine="mbedtls"))
+    result = answered(server, psk_peer, process)
+    assert result.get("ok"), result
+    assert result["engine"] == "mbedtls"
+
+
+def test_cpython_keeps_openssl_unless_cid_is_asked(psk_s_server, psk_peer):
+    server, port = psk_s_server(0x00AE)
+    result = answered(server, psk_peer, psk_peer.start("cpython", job(port)))
+    assert result.get("ok"), result
+    assert result["engine"] == "openssl"
+    server, port = psk_s_server(0x00AE)
+    result = answered(server, psk_peer, psk_peer.start("cpython", job(port, cid=True)))
+    assert result.get("ok"), result
+    assert result["engine"] == "twinsock-psk"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_cid_close_and_connect_continue_without_a_handshake(core_server, psk_peer, runtime):
+    server = core_server(cid=True)
+    result = psk_peer.run(runtime, job(server.port, send="ping #", cid=True, reconnects=2))
+    assert result.get("ok"), (result, server.errors)
+    assert result["engine"] == "twinsock-psk"
+    assert result["cid_resumed"] is False
+    assert result["cid_resumed2"] is True
+    assert result["received"] == ["ping 1", "ping 2", "ping 3"]
+    assert server.handshakes == 1
+    ports = [addr[1] for addr, _ in server.echoed]
+    assert len(set(ports)) == 3, ports  # each connect() got a new source port
+
+
+_SUITES_SCRIPT = """
+import twinsock
+from twinsock_port import tls_micropython
+print(twinsock.ciphersuites())
+twinsock.use_tls_engine(tls_micropython)
+print(twinsock.ciphersuites())
+"""
+
+
+def test_micropython_ciphersuites_include_the_psk_engines_unless_an_engine_is_registered():
+    # what an LwM2M client asks before it picks suites: CCM-8 is reachable for
+    # DTLS-PSK through twinsock's own engine, not through mbedTLS forced
+    import ast
+    import subprocess
+
+    from runtimes_psk import mp_binary, mp_env
+
+    out = subprocess.run(
+        [mp_binary(), "-c", _SUITES_SCRIPT],
+        env=mp_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = out.stdout.split("\n")
+    assert out.returncode == 0, out.stdout + out.stderr
+    default, forced = ast.literal_eval(lines[0]), ast.literal_eval(lines[1])
+    assert {0xC0A8, 0xC0A4, 0x00AE} <= set(default) and default == sorted(default), default
+    assert 0xC0A8 not in forced and 0xC0A4 not in forced, forced
+    assert set(forced) < set(default), (forced, default)

