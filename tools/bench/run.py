@@ -46,29 +46,6 @@ TARGETS = {
     "handshake": ("max", 1.05),
 }
 HEAP_PY = os.path.join(HERE, "heap.py")
-# budget name -> (probe, path to the figure in its output), for a heap.py that
-# does not say it itself (its _FIGURES table, read when present, wins).
-# Before heap.py has a core_ready probe, import + initialize() stands for it.
-BUDGET_FIGURES = {
-    "core_ready": ("import_ready", ("bytes",)),
-    "import_udp_tcp": ("twinsock_sockets", ("bytes",)),
-    "tls_code": ("tls", ("bytes",)),
-    "dtls_code": ("dtls", ("bytes",)),
-    "per_udp_socket": ("sockets", ("udp", "overhead")),
-    "per_tcp_socket": ("sockets", ("tcp", "overhead")),
-    "per_tls_socket": ("tls_socket", ("overhead",)),
-    "alloc_udp_send": ("alloc", ("udp", "send")),
-    "alloc_udp_receive_into": ("alloc", ("udp", "receive_into")),
-    "alloc_tcp_send": ("alloc", ("tcp", "send")),
-    "alloc_tcp_receive_into": ("alloc", ("tcp", "receive_into")),
-}
-# Issue 10's budgets, used only while heap.py has no BUDGETS table of its own.
-FALLBACK_BUDGETS = {
-    "core_ready": 24 * 1024, "import_udp_tcp": 26 * 1024, "tls_code": 16 * 1024,
-    "dtls_code": 16 * 1024, "per_udp_socket": 400, "per_tcp_socket": 400,
-    "per_tls_socket": 900, "alloc_udp_send": 0, "alloc_udp_receive_into": 128,
-    "alloc_tcp_send": 0, "alloc_tcp_receive_into": 0,
-}  # fmt: skip
 # Figures measured again with the code in a ROMFS image, beside the .mpy rows.
 ROMFS_FIGURES = ("core_ready", "import_udp_tcp", "tls_code", "dtls_code")
 
@@ -85,9 +62,7 @@ def heap_tables(path=HEAP_PY):
             if name in ("BUDGETS", "_FIGURES"):
                 code = compile(ast.Expression(node.value), path, "eval")
                 found[name] = eval(code, {"__builtins__": {}})  # noqa: S307 - our own constants
-    figures = dict(BUDGET_FIGURES)
-    figures.update(found.get("_FIGURES", {}))
-    return found.get("BUDGETS", FALLBACK_BUDGETS), figures
+    return found["BUDGETS"], found["_FIGURES"]
 
 
 def commit_of(tree):
