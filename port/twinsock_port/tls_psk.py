@@ -116,7 +116,7 @@ class PskEngine:
         return None
 
     def dtls_timeout_ms(self):
-        return None if self._core.done else self._core.timer.remaining_ms()
+        return None if self._core.done else self._core.remaining_ms()
 
     def dtls_handle_timeout(self):
         try:

@@ -1,11 +1,11 @@
 # A DTLS 1.2 PSK endpoint with no I/O (RFC 6347, RFC 4279, RFC 6655, RFC 9146):
 # feed() it each datagram that arrives, send what collects in `out`, and call
-# on_timer() when `timer` runs out. Client and server (the server for tests
+# on_timer() when remaining_ms() reaches 0. Client and server (the server for tests
 # and host use). Suites: PSK with AES-128-CCM-8 (LwM2M's), AES-128-CCM and
 # AES-128-CBC-SHA256. Records a peer must not see delivered (bad MAC, replay,
 # too old, wrong epoch) are dropped and counted in `dropped`.
 from twinsock.clock import ticks_add, ticks_diff, ticks_ms
-from twinsock.errors import EMSGSIZE, EPROTO, ETIMEDOUT, NetError, TLSError, unsupported
+from twinsock.errors import EMSGSIZE, EPROTO, NetError, TLSError, unsupported
 
 from twinsock_port.tls_psk_crypto import (
     Ccm,
@@ -18,33 +18,34 @@ from twinsock_port.tls_psk_crypto import (
     sha256,
 )
 
+try:
+    from micropython import const
+except ImportError:  # CPython: const(x) is x
+    const = int
+
 CCM_8 = 0xC0A8
 CCM = 0xC0A4
 CBC_SHA256 = 0x00AE
 NAMES = {CCM_8: "PSK-AES128-CCM8", CCM: "PSK-AES128-CCM", CBC_SHA256: "PSK-AES128-CBC-SHA256"}
 
 _V = b"\xfe\xfd"  # DTLS 1.2
-_CCS, _ALERT, _HS, _APP, _CID = 20, 21, 22, 23, 25
-_CH, _SH, _HVR, _SKE, _SHD, _CKE, _FIN = 1, 2, 3, 12, 14, 16, 20
-_EXT_CID = 54
-_EXT_EMS = 23  # extended master secret (RFC 7627): tinydtls insists on it
+_CCS = const(20)
+_ALERT = const(21)
+_HS = const(22)
+_APP = const(23)
+_CID = const(25)
+_CH = const(1)
+_SH = const(2)
+_HVR = const(3)
+_SKE = const(12)
+_SHD = const(14)
+_CKE = const(16)
+_FIN = const(20)
+_EXT_CID = const(54)
+_EXT_EMS = const(23)  # extended master secret (RFC 7627): tinydtls insists on it
 _MASK64 = (1 << 64) - 1
 # dropped[] indexes
 BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
-
-ALERT_NAMES = {
-    0: "close_notify",
-    10: "unexpected_message",
-    20: "bad_record_mac",
-    40: "handshake_failure",
-    47: "illegal_parameter",
-    50: "decode_error",
-    51: "decrypt_error",
-    70: "protocol_version",
-    80: "internal_error",
-    115: "unknown_psk_identity",
-}
-_PSK_ALERTS = (20, 40, 51, 115)
 
 
 def _u16(n):
@@ -60,51 +61,11 @@ def _vec16(b):
 
 
 def alert_error(number, sent=False):
-    """TLSError for an alert the peer sent (or we sent, with `sent`)."""
-    text = "%s (%d)" % (ALERT_NAMES.get(number, "alert"), number)
-    who = "we sent" if sent else "peer sent"
-    if number in _PSK_ALERTS:
-        return TLSError(
-            "PSK identity rejected: %s alert %s (wrong identity or key)" % (who, text),
-            alert=number,
-        )
-    return TLSError("DTLS handshake failed: %s alert %s" % (who, text), alert=number)
+    """TLSError for an alert the peer sent (or we sent, with `sent`): its
+    text comes from tls_psk_alert, loaded only when a handshake fails."""
+    from twinsock_port.tls_psk_alert import error
 
-
-class Timer:
-    """The retransmission schedule: wait min_ms, then double up to max_ms;
-    when a wait of max_ms has run out too, the handshake fails ETIMEDOUT."""
-
-    def __init__(self, timeouts):
-        self.min_ms, self.max_ms = timeouts
-        self.current = None  # None: no flight in the air
-        self.deadline = self.started = 0
-
-    def start(self):
-        self.started = ticks_ms()
-        self.current = self.min_ms
-        self.deadline = ticks_add(self.started, self.min_ms)
-
-    def stop(self):
-        self.current = None
-
-    def remaining_ms(self):
-        if self.current is None:
-            return None
-        left = ticks_diff(self.deadline, ticks_ms())
-        return left if left > 0 else 0
-
-    def expire(self, finished_sent):
-        if self.current >= self.max_ms:
-            self.current = None
-            text = "DTLS handshake timed out: no answer after %d ms of retransmissions" % (
-                ticks_diff(ticks_ms(), self.started)
-            )
-            if finished_sent:  # DTLS drops what it cannot decrypt, with no alert
-                text += " to our Finished; PSK identity rejected? (wrong identity or key)"
-            raise TLSError(text, code=ETIMEDOUT)
-        self.current = min(self.current * 2, self.max_ms)
-        self.deadline = ticks_add(ticks_ms(), self.current)
+    return error(number, sent)
 
 
 def new(server, *args, **kw):
@@ -138,7 +99,11 @@ class Dtls:
         self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
         if not self.suites:
             raise unsupported("none of the configured ciphersuites is in the PSK engine")
-        self.timer = Timer(timeouts)
+        # the retransmission timer: wait tmin, then double up to tmax; when a
+        # wait of tmax has run out too, the handshake fails ETIMEDOUT
+        self.tmin, self.tmax = timeouts
+        self.tcur = None  # the current wait; None: no flight in the air
+        self.deadline = self.started = 0
         self.mtu = mtu
         self.out = []  # datagrams to send, oldest first
         self.app = []  # application records received, oldest first
@@ -172,12 +137,6 @@ class Dtls:
         if not server:
             self._cr = random(32)
             self._client_hello(b"")
-
-    def __repr__(self):
-        return "<DTLS-PSK %s %s>" % (
-            "server" if self.server else "client",
-            NAMES.get(self.suite, "handshaking"),
-        )
 
     # -- records out ---------------------------------------------------------
 
@@ -217,11 +176,22 @@ class Dtls:
     def _send_flight(self, flight, timed=True):
         self._flight = flight
         self._trigger = self._rx_msg - 1
+        self.tcur = None
         if timed:
-            self.timer.start()
-        else:
-            self.timer.stop()
+            self._start()
         self._emit_flight()
+
+    def _start(self):
+        self.started = ticks_ms()
+        self.tcur = self.tmin
+        self.deadline = ticks_add(self.started, self.tmin)
+
+    def remaining_ms(self):
+        """ms until on_timer() is due (0: due now), None: no flight in the air."""
+        if self.tcur is None:
+            return None
+        left = ticks_diff(self.deadline, ticks_ms())
+        return left if left > 0 else 0
 
     def _emit_flight(self):
         """Our flight, every record with a fresh sequence number, in as few
@@ -252,7 +222,7 @@ class Dtls:
     def _fail(self, number, error=None):
         """Send fatal alert `number` and raise."""
         self._alert(number)
-        self.timer.stop()
+        self.tcur = None
         raise error or alert_error(number, sent=True)
 
     # -- keys ----------------------------------------------------------------
@@ -367,7 +337,7 @@ class Dtls:
                 if not self.done:
                     raise TLSError("peer closed the connection during the handshake", alert=0)
             elif body[0] == 2 or not self.done:
-                self.timer.stop()
+                self.tcur = None
                 raise alert_error(body[1])
 
     def _open(self, rtype, es, body, cid):
@@ -390,7 +360,7 @@ class Dtls:
             if not good:
                 return None
         else:
-            n = len(body) - 8 - self._tag()
+            n = len(body) - 24 + (self.suite == CCM_8) * 8
             if n < 0:
                 return None
             data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
@@ -402,9 +372,6 @@ class Dtls:
                 return None
             return data[-1], data[:-1]
         return rtype, data
-
-    def _tag(self):
-        return 8 if self.suite == CCM_8 else 16
 
     def _aad(self, rtype, es, cid, n):
         if rtype == _CID:
@@ -442,7 +409,10 @@ class Dtls:
             n = length.to_bytes(3, "big")
             before = len(self._hs)
             self._hs += bytes((mtype,)) + n + _u16(mseq) + b"\0\0\0" + n + message
-            self._message(mtype, bytes(message), before)
+            try:
+                self._handle(mtype, bytes(message), before)
+            except (IndexError, ValueError):
+                self._fail(50)  # decode_error
 
     def _reassemble(self, mtype, mseq, length, foff, frag):
         f = self._frag
@@ -457,12 +427,6 @@ class Dtls:
         return f[2]
 
     # -- the handshake -------------------------------------------------------
-
-    def _message(self, mtype, body, before):
-        try:
-            self._handle(mtype, body, before)
-        except (IndexError, ValueError):
-            self._fail(50)  # decode_error
 
     def _client_hello(self, cookie):
         suites = b"".join(_u16(s) for s in self.suites) + b"\x00\xff"  # + SCSV (RFC 5746)
@@ -537,7 +501,7 @@ class Dtls:
 
     def _done(self):
         self.done = True
-        self.timer.stop()
+        self.tcur = None
         # what only the handshake needed: heap, and no PSK kept past its use
         self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
 
@@ -546,9 +510,14 @@ class Dtls:
     def on_timer(self):
         """The retransmission timer ran out: resend our flight, or raise
         ETIMEDOUT after the longest wait."""
-        if self.timer.remaining_ms() != 0:
+        if self.remaining_ms() != 0:
             return
-        self.timer.expire(self._wepoch > 0)
+        now = ticks_ms()
+        if self.tcur >= self.tmax:
+            self.tcur = None
+            raise alert_error(None, (ticks_diff(now, self.started), self._wepoch > 0))
+        self.tcur = min(self.tcur * 2, self.tmax)
+        self.deadline = ticks_add(now, self.tcur)
         self._emit_flight()
 
     def send(self, data):
@@ -575,7 +544,7 @@ class Dtls:
         cid = len(self.tx_cid) + 1 if self.tx_cid else 0
         if self.suite == CBC_SHA256:
             return 13 + cid + 16 + 32 + 16
-        return 13 + cid + 8 + self._tag()
+        return 13 + cid + 24 - (self.suite == CCM_8) * 8
 
 
 def _parse_session(blob):

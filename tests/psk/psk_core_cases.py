@@ -145,7 +145,7 @@ def test_small_mtu_fragments_and_reassembles():
 
 def test_lost_flight_is_resent_with_fresh_record_numbers():
     client, server = endpoints()
-    client.timer.min_ms, client.timer.max_ms = 20, 80
+    client.tmin, client.tmax = 20, 80
     deliver(client, server)
     deliver(server, client)
     first = list(client.out)
@@ -168,8 +168,8 @@ def test_lost_final_flight_is_resent_on_the_peers_repeat():
     deliver(client, server)  # client's Finished: the server is done
     assert server.done
     server.out = []  # its CCS + Finished are lost
-    client.timer.deadline = client.timer.started  # the client's timer ran out
-    client.timer.current = client.timer.min_ms
+    client.deadline = client.started  # the client's timer ran out
+    client.tcur = client.tmin
     sleep_ms(2)
     client.on_timer()
     deliver(client, server)  # the repeat makes the server send its flight again
@@ -179,13 +179,13 @@ def test_lost_final_flight_is_resent_on_the_peers_repeat():
 
 def test_timer_doubles_to_max_then_etimedout():
     client, _ = endpoints()
-    client.timer.min_ms, client.timer.max_ms = 10, 40
-    client.timer.start()
+    client.tmin, client.tmax = 10, 40
+    client._start()
     client.out = []
     sent = 0
     start = time.ticks_ms() if hasattr(time, "ticks_ms") else None
     for _ in range(10):
-        left = client.timer.remaining_ms()
+        left = client.remaining_ms()
         sleep_ms(left + 1)
         try:
             client.on_timer()

@@ -84,7 +84,7 @@ class CoreServer:
     def _timers(self):
         """Resend the flights whose retransmission timer ran out."""
         for addr, session in list(self.sessions.items()):
-            if session.timer.remaining_ms() != 0:
+            if session.remaining_ms() != 0:
                 continue
             try:
                 session.on_timer()

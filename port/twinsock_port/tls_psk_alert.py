@@ -1,0 +1,34 @@
+# The words for the PSK engine's failures (tls_psk_core): loaded only when a
+# handshake fails, so a session that works never holds these strings.
+from twinsock.errors import ETIMEDOUT, TLSError
+
+_NAMES = {
+    0: "close_notify",
+    10: "unexpected_message",
+    20: "bad_record_mac",
+    40: "handshake_failure",
+    47: "illegal_parameter",
+    50: "decode_error",
+    51: "decrypt_error",
+    70: "protocol_version",
+    80: "internal_error",
+    115: "unknown_psk_identity",
+}
+
+
+def error(number, sent=False):
+    """TLSError for an alert the peer sent (or we sent, with `sent`);
+    number None: our retransmissions ran out (`sent`: after our Finished)."""
+    if number is None:
+        text = "DTLS handshake timed out: no answer after %d ms of retransmissions" % sent[0]
+        if sent[1]:  # DTLS drops what it cannot decrypt, with no alert
+            text += " to our Finished; PSK identity rejected? (wrong identity or key)"
+        return TLSError(text, code=ETIMEDOUT)
+    text = "%s alert %s (%d)" % (
+        "we sent" if sent else "peer sent",
+        _NAMES.get(number, "alert"),
+        number,
+    )
+    if number in (20, 40, 51, 115):
+        return TLSError("PSK identity rejected: %s (wrong identity or key)" % text, alert=number)
+    return TLSError("DTLS handshake failed: " + text, alert=number)
