@@ -57,10 +57,10 @@ def engine_module(dtls, psk, config=None):
     if dtls and psk and config is not None and not platform.tls_engine_registered():
         # twinsock's own DTLS-PSK engine where the platform's lacks what config
         # asks for (docs/TLS_ENGINES.md); loaded only then
-        select = platform.load_or_enomem(_psk_select, "the DTLS-PSK engine")
+        select = platform.load_or_enomem("the DTLS-PSK engine", _psk_select)
     if select is not None:
         engine = platform.load_or_enomem(
-            lambda: select.choose(config, platform.tls_engine), "the DTLS-PSK engine"
+            "the DTLS-PSK engine", lambda: select.choose(config, platform.tls_engine)
         )
     else:
         engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
