@@ -1,22 +1,18 @@
-# A DTLS 1.2 PSK endpoint with no I/O (RFC 6347, RFC 4279, RFC 6655, RFC 9146):
-# feed() it each datagram that arrives, send what collects in `out`, and call
-# on_timer() when remaining_ms() reaches 0. Client and server (the server for tests
+# A DTLS 1.2 PSK endpoint (RFC 6347, RFC 4279, RFC 6655, RFC 9146), and the
+# engine tls_psk hands to twinsock's TLS layer (docs/TLS_ENGINES.md). With no
+# socket it does no I/O: feed() it each datagram that arrives, send what
+# collects in `out`, and call dtls_handle_timeout() when dtls_timeout_ms()
+# reaches 0. Given a connected non-blocking UDP socket (`sock`, as tls_psk
+# does) it reads from and sends on that socket itself. Client and server (the server for tests
 # and host use). Suites: PSK with AES-128-CCM-8 (LwM2M's), AES-128-CCM and
 # AES-128-CBC-SHA256. Records a peer must not see delivered (bad MAC, replay,
 # too old, wrong epoch) are dropped and counted in `dropped`.
-from twinsock.clock import ticks_add, ticks_diff, ticks_ms
-from twinsock.errors import EMSGSIZE, EPROTO, NetError, TLSError, unsupported
+import sys
 
-from twinsock_port.tls_psk_crypto import (
-    Ccm,
-    Hmac,
-    cbc_decrypt,
-    cbc_encrypt,
-    equal,
-    prf,
-    random,
-    sha256,
-)
+from twinsock.clock import ticks_add, ticks_diff, ticks_ms
+from twinsock.errors import EMSGSIZE, EPROTO, MessageTruncated, NetError, TLSError, unsupported
+
+from twinsock_port.tls_psk_crypto import Ccm, equal, prf, random, sha256
 
 try:
     from micropython import const
@@ -44,6 +40,9 @@ _FIN = const(20)
 _EXT_CID = const(54)
 _EXT_EMS = const(23)  # extended master secret (RFC 7627): tinydtls insists on it
 _MASK64 = (1 << 64) - 1
+# the largest datagram read in one piece: recv allocates its size, and a
+# board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
+_MAX_DATAGRAM = 2048 if sys.implementation.name == "micropython" else 16384 + 512
 # dropped[] indexes
 BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
 
@@ -78,8 +77,10 @@ def new(server, *args, **kw):
 
 
 class Dtls:
-    """One DTLS 1.2 PSK session. `session`: bytes from a previous export()
+    """One DTLS 1.2 PSK session. `session`: bytes from a previous session()
     to resume (client). `cid`: offer/accept a Connection ID (RFC 9146)."""
+
+    name = "twinsock-psk"
 
     def __init__(
         self,
@@ -94,6 +95,8 @@ class Dtls:
         client_id=b"",
     ):
         self.server = server
+        self._sock = None  # tls_psk's connected UDP socket; None: the caller sends `out`
+        self._closed = False  # close() was called
         self._identity = bytes(identity)
         self._psk = bytes(key)
         self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
@@ -125,6 +128,7 @@ class Dtls:
         self._wseq = [0, 0]
         self._wepoch = 0
         self._wkeys = self._rkeys = self._next_rkeys = None
+        self._cbc = None  # tls_psk_cbc, when that suite is negotiated
         self._repoch = 0
         self._rmax = -1
         self._rbits = 0
@@ -146,20 +150,14 @@ class Dtls:
         es = _u16(epoch) + seq.to_bytes(6, "big")
         if not epoch:
             return bytes((ctype,)) + _V + es + _vec16(data)
-        cid = self.tx_cid
+        cid = self.tx_cid or b""
         if cid:  # RFC 9146: the real type inside, a placeholder-led aad
             data = data + bytes((ctype,))
             ctype = _CID
-            aad = b"\xff" * 8 + b"\x19" + _vec8(b"\x19") + _V + es + cid + _u16(len(data))
-        else:
-            cid = b""
-            aad = es + bytes((ctype,)) + _V + _u16(len(data))
+        aad = self._aad(ctype, es, cid, len(data))
         k = self._wkeys
-        if self.suite == CBC_SHA256:
-            data = data + k[1].digest(aad + data)
-            pad = 15 - len(data) % 16
-            iv = random(16)
-            body = iv + cbc_encrypt(k[0], iv, data + bytes((pad,)) * (pad + 1))
+        if self._cbc:
+            body = self._cbc.seal(k, data, aad)
         else:
             body = es + k[0].seal(k[1] + es, data, aad)
         return bytes((ctype,)) + _V + es + cid + _vec16(body)
@@ -186,7 +184,7 @@ class Dtls:
         self.tcur = self.tmin
         self.deadline = ticks_add(self.started, self.tmin)
 
-    def remaining_ms(self):
+    def dtls_timeout_ms(self):
         """ms until on_timer() is due (0: due now), None: no flight in the air."""
         if self.tcur is None:
             return None
@@ -237,9 +235,10 @@ class Dtls:
             else:
                 self._master = prf(pms, b"master secret", cr + sr, 48)
         if self.suite == CBC_SHA256:
-            kb = prf(self._master, b"key expansion", sr + cr, 96)
-            client = (kb[64:80], Hmac(kb[:32]))
-            server = (kb[80:96], Hmac(kb[32:64]))
+            from twinsock_port import tls_psk_cbc
+
+            self._cbc = tls_psk_cbc
+            client, server = tls_psk_cbc.keys(self._master, sr, cr)
         else:
             kb = prf(self._master, b"key expansion", sr + cr, 40)
             tag = 8 if self.suite == CCM_8 else 16
@@ -343,29 +342,15 @@ class Dtls:
     def _open(self, rtype, es, body, cid):
         """(content type, plaintext) of a protected record, or None."""
         k = self._rkeys
-        if self.suite == CBC_SHA256:
-            if len(body) < 64 or len(body) % 16:
-                return None
-            p = cbc_decrypt(k[0], body[:16], body[16:])
-            n = len(p)
-            pad = p[-1]
-            good = pad + 33 <= n
-            if not good:
-                pad = 0
-            # padding and MAC both checked, no early exit between them
-            good &= equal(p[n - pad - 1 :], bytes((pad,)) * (pad + 1))
-            data = p[: n - pad - 33]
-            aad = self._aad(rtype, es, cid, len(data))
-            good &= equal(k[1].digest(aad + data), p[n - pad - 33 : n - pad - 1])
-            if not good:
-                return None
+        if self._cbc:
+            data = self._cbc.open_(k, body, lambda n: self._aad(rtype, es, cid, n))
         else:
             n = len(body) - 24 + (self.suite == CCM_8) * 8
             if n < 0:
                 return None
             data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
-            if data is None:
-                return None
+        if data is None:
+            return None
         if rtype == _CID:  # RFC 9146 inner plaintext: content, real type, zeros
             data = bytes(data).rstrip(b"\0")
             if not data:
@@ -505,46 +490,129 @@ class Dtls:
         # what only the handshake needed: heap, and no PSK kept past its use
         self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
 
-    # -- the caller's side ---------------------------------------------------
+    # -- the engine interface (tls.py) ----------------------------------------
 
-    def on_timer(self):
+    def _flush(self):
+        """Send what collects in `out` on our socket (none: the caller does)."""
+        out = self.out
+        while out and self._sock:
+            try:
+                self._sock.send(out.pop(0))
+            except OSError as e:
+                if not _would_block(e):  # a lost datagram is resent by the timer
+                    raise NetError(e.args[0], "DTLS send failed: %s" % (e,))
+
+    def _pump(self):
+        """Take one datagram from our socket; False when none is waiting."""
+        try:
+            data = self._sock.recv(_MAX_DATAGRAM)
+        except OSError as e:
+            if _would_block(e):
+                return False
+            raise NetError(e.args[0], "DTLS receive failed: %s" % (e,))
+        try:
+            self.feed(data)
+        finally:
+            self._flush()  # our answer, or the alert that ends the session
+        return True
+
+    def handshake_step(self):
+        while not self.done:
+            if not self._pump():
+                return "read"
+        return None
+
+    def dtls_handle_timeout(self):
         """The retransmission timer ran out: resend our flight, or raise
         ETIMEDOUT after the longest wait."""
-        if self.remaining_ms() != 0:
-            return
-        now = ticks_ms()
-        if self.tcur >= self.tmax:
-            self.tcur = None
-            raise alert_error(None, (ticks_diff(now, self.started), self._wepoch > 0))
-        self.tcur = min(self.tcur * 2, self.tmax)
-        self.deadline = ticks_add(now, self.tcur)
-        self._emit_flight()
+        try:
+            if self.dtls_timeout_ms() != 0:
+                return
+            now = ticks_ms()
+            if self.tcur >= self.tmax:
+                self.tcur = None
+                raise alert_error(None, (ticks_diff(now, self.started), self._wepoch > 0))
+            self.tcur = min(self.tcur * 2, self.tmax)
+            self.deadline = ticks_add(now, self.tcur)
+            self._emit_flight()
+        finally:
+            self._flush()
+
+    def recv_into(self, buf, nbytes=0):
+        while not self.app:
+            if self.closed:
+                return 0
+            if not self._pump():
+                return None
+        record = self.app.pop(0)
+        n = min(nbytes or len(buf), len(record))
+        buf[:n] = record[:n]
+        if len(record) > n:
+            raise MessageTruncated(n)
+        return n
+
+    def pending(self):
+        return len(self.app[0]) if self.app else 0
 
     def send(self, data):
+        if self._closed:
+            raise NetError(32, "send: the DTLS session is closed")
         if not self.done:
             raise NetError(EPROTO, "send: the DTLS handshake is not done")
         if len(data) > 16384:
             raise NetError(EMSGSIZE, "send: %d bytes is more than one DTLS record" % len(data))
         self.out.append(self._seal(_APP, bytes(data), 1))
+        self._flush()
+        return len(data)
 
     def close(self):
-        """close_notify, when the session is up."""
+        """close_notify when the session is up; never blocks."""
+        if self._closed:
+            return
+        self._closed = True
         if self.done and not self.closed:
             self._alert(0, 1)
         self.closed = True
+        try:
+            self._flush()
+        except NetError:
+            pass
 
-    def export(self):
+    def adopt(self, sock):
+        """Carry on the session over `sock` (a new socket, maybe a new source
+        port): the peer finds it by its Connection ID."""
+        self._sock = sock
+        self._closed = False
+
+    def session(self):
         """The session for a later resumption (client), or None."""
         if not self.done or self.server or not self._sid:
             return None
         return bytes((1 + self._ems,)) + _u16(self.suite) + _vec8(self._sid) + self._master
 
-    def overhead(self):
+    def session_resumed(self):
+        return self.done and self.resumed
+
+    def connection_id(self):
+        """The CID the peer gave us, when one was negotiated."""
+        return self.tx_cid if self.done else None
+
+    def cipher(self):
+        return NAMES.get(self.suite) if self.done else None
+
+    def record_overhead(self):
         """Bytes a record adds to its payload (worst case)."""
+        if not self.done:
+            return None
         cid = len(self.tx_cid) + 1 if self.tx_cid else 0
-        if self.suite == CBC_SHA256:
+        if self._cbc:
             return 13 + cid + 16 + 32 + 16
         return 13 + cid + 24 - (self.suite == CCM_8) * 8
+
+
+def _would_block(e):
+    # EAGAIN (Linux, BSD), EINPROGRESS (Linux, newlib)
+    return e.args and e.args[0] in (11, 35, 115, 119) or type(e).__name__ == "BlockingIOError"
 
 
 def _parse_session(blob):

@@ -1,5 +1,5 @@
-# The primitives of the PSK DTLS engine: AES-CCM, AES-CBC, HMAC-SHA256 and
-# the TLS 1.2 PRF. The ciphers and the hash are the platform's: `cryptography`
+# The primitives of the PSK DTLS engine: AES-CCM, HMAC-SHA256 and the TLS 1.2
+# PRF (AES-CBC: tls_psk_cbc). The ciphers and the hash are the platform's: `cryptography`
 # on CPython (tls_psk_cpython); `cryptolib.aes` (ECB/CBC) and `hashlib.sha256`
 # on MicroPython, where CCM (RFC 3610) is only the mode's protocol around the
 # firmware's AES: its CBC-MAC is one CBC pass, its counter stream one ECB pass.
@@ -75,7 +75,7 @@ def sha256(data):
 
 
 if sys.implementation.name != "micropython":
-    from twinsock_port.tls_psk_cpython import Ccm, cbc_decrypt, cbc_encrypt  # noqa: F401
+    from twinsock_port.tls_psk_cpython import Ccm  # noqa: F401
 else:
     from cryptolib import aes as _aes
 
@@ -131,9 +131,3 @@ else:
             if not equal(tag, memoryview(data)[n:]):
                 return None
             return plain
-
-    def cbc_encrypt(key, iv, data):
-        return _aes(bytes(key), _CBC, bytes(iv)).encrypt(data)
-
-    def cbc_decrypt(key, iv, data):
-        return _aes(bytes(key), _CBC, bytes(iv)).decrypt(data)

@@ -111,7 +111,7 @@ def run(job):
                 time.sleep(job["pause_ms"] / 1000)
             exchange(sock, job, result, 10 + i)
         if job.get("dropped") and sock._engine is not None:
-            result["dropped"] = sock._engine.dropped()
+            result["dropped"] = list(sock._engine.dropped)
         result["ok"] = True
     except OSError as e:
         result["error"] = type(e).__name__
