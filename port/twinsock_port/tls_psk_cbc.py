@@ -3,7 +3,7 @@
 # AES-CBC is the platform's: cryptolib on MicroPython, `cryptography` on CPython.
 import sys
 
-from twinsock_port.tls_psk_crypto import Hmac, equal, prf, random
+from twinsock_port.tls_psk_crypto import equal, hmac, prf, random
 
 if sys.implementation.name != "micropython":
     from twinsock_port.tls_psk_cpython import cbc_decrypt, cbc_encrypt
@@ -18,14 +18,14 @@ else:
 
 
 def keys(master, sr, cr):
-    """(client keys, server keys): each (AES key, Hmac)."""
+    """(client keys, server keys): each (AES key, MAC key)."""
     kb = prf(master, b"key expansion", sr + cr, 96)
-    return (kb[64:80], Hmac(kb[:32])), (kb[80:96], Hmac(kb[32:64]))
+    return (kb[64:80], kb[:32]), (kb[80:96], kb[32:64])
 
 
 def seal(k, data, aad):
     """The record body: IV, then data + MAC + padding encrypted."""
-    data = data + k[1].digest(aad + data)
+    data = data + hmac(k[1], aad + data)
     pad = 15 - len(data) % 16
     iv = random(16)
     return iv + cbc_encrypt(k[0], iv, data + bytes((pad,)) * (pad + 1))
@@ -45,5 +45,5 @@ def open_(k, body, aad):
     # padding and MAC both checked, no early exit between them
     good &= equal(p[n - pad - 1 :], bytes((pad,)) * (pad + 1))
     data = p[: n - pad - 33]
-    good &= equal(k[1].digest(aad(len(data)) + data), p[n - pad - 33 : n - pad - 1])
+    good &= equal(hmac(k[1], aad(len(data)) + data), p[n - pad - 33 : n - pad - 1])
     return data if good else None

@@ -81,13 +81,13 @@ def test_tls12_prf_sha256():
 
 
 def test_hmac_sha256_rfc4231_cases_1_and_6():
-    assert c.Hmac(b"\x0b" * 20).digest(b"Hi There") == h(
+    assert c.hmac(b"\x0b" * 20, b"Hi There") == h(
         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
     )
     # a key longer than the block: hashed first
-    assert c.Hmac(b"\xaa" * 131).digest(
-        b"Test Using Larger Than Block-Size Key - Hash Key First"
-    ) == h("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    assert c.hmac(b"\xaa" * 131, b"Test Using Larger Than Block-Size Key - Hash Key First") == h(
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+    )
 
 
 def test_aes_cbc_sp800_38a_f21():
