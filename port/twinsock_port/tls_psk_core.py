@@ -119,7 +119,11 @@ class Dtls:
         self.tx_cid = None  # the peer's CID: carried by the records we send
         self.rx_cid = None  # ours: carried by the records we receive
         self._client_id = client_id
-        self._session = _parse_session(session) if not server else None
+        self._session = None
+        if session and not server:
+            from twinsock_port.tls_psk_rare import parse_session
+
+            self._session = parse_session(session)
         self._sid = b""
         self._master = None
         self._ems = False  # both sides sent the extended_master_secret extension
@@ -134,7 +138,7 @@ class Dtls:
         self._rbits = 0
         self._tx_msg = 0
         self._rx_msg = 0
-        self._frag = None  # [message_seq, type, body, bytes still missing]
+        self._frag = None  # [message_seq, body, bytes still missing]: tls_psk_rare
         self._hs = bytearray()  # the handshake transcript
         self._flight = []  # (content type, body, epoch) of our flight in the air
         self._trigger = -1  # the peer's message_seq whose repeat means "resend"
@@ -176,13 +180,10 @@ class Dtls:
         self._trigger = self._rx_msg - 1
         self.tcur = None
         if timed:
-            self._start()
+            self.started = ticks_ms()
+            self.tcur = self.tmin
+            self.deadline = ticks_add(self.started, self.tmin)
         self._emit_flight()
-
-    def _start(self):
-        self.started = ticks_ms()
-        self.tcur = self.tmin
-        self.deadline = ticks_add(self.started, self.tmin)
 
     def dtls_timeout_ms(self):
         """ms until on_timer() is due (0: due now), None: no flight in the air."""
@@ -214,12 +215,9 @@ class Dtls:
         if dgram:
             self.out.append(dgram)
 
-    def _alert(self, number, level=2):
-        self.out.append(self._seal(_ALERT, bytes((level, number)), self._wepoch))
-
     def _fail(self, number, error=None):
         """Send fatal alert `number` and raise."""
-        self._alert(number)
+        self.out.append(self._seal(_ALERT, bytes((2, number)), self._wepoch))
         self.tcur = None
         raise error or alert_error(number, sent=True)
 
@@ -387,7 +385,9 @@ class Dtls:
             if foff == 0 and flen == length:
                 message = frag
             else:
-                message = self._reassemble(mtype, mseq, length, foff, frag)
+                from twinsock_port.tls_psk_rare import reassemble
+
+                message = reassemble(self, mseq, length, foff, frag)
                 if message is None:
                     continue
             self._rx_msg += 1
@@ -398,18 +398,6 @@ class Dtls:
                 self._handle(mtype, bytes(message), before)
             except (IndexError, ValueError):
                 self._fail(50)  # decode_error
-
-    def _reassemble(self, mtype, mseq, length, foff, frag):
-        f = self._frag
-        if f is None or f[0] != mseq:
-            # the still-missing ranges as one bytearray of flags per byte
-            f = self._frag = [mseq, mtype, bytearray(length), bytearray(b"\1" * length)]
-        f[2][foff : foff + len(frag)] = frag
-        f[3][foff : foff + len(frag)] = bytes(len(frag))
-        if any(f[3]):
-            return None
-        self._frag = None
-        return f[2]
 
     # -- the handshake -------------------------------------------------------
 
@@ -571,7 +559,7 @@ class Dtls:
             return
         self._closed = True
         if self.done and not self.closed:
-            self._alert(0, 1)
+            self.out.append(self._seal(_ALERT, b"\1\0", 1))  # close_notify
         self.closed = True
         try:
             self._flush()
@@ -613,14 +601,3 @@ class Dtls:
 def _would_block(e):
     # EAGAIN (Linux, BSD), EINPROGRESS (Linux, newlib)
     return e.args and e.args[0] in (11, 35, 115, 119) or type(e).__name__ == "BlockingIOError"
-
-
-def _parse_session(blob):
-    """(suite, session id, master secret, extended master secret) or None.
-    Layout: 1 (2 with EMS), suite, session id<1>, master secret (48)."""
-    if not blob or blob[0] not in (1, 2) or len(blob) < 5:
-        return None
-    n = blob[3]
-    if len(blob) != 4 + n + 48:
-        return None
-    return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]), blob[0] == 2)

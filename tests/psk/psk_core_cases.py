@@ -180,7 +180,7 @@ def test_lost_final_flight_is_resent_on_the_peers_repeat():
 def test_timer_doubles_to_max_then_etimedout():
     client, _ = endpoints()
     client.tmin, client.tmax = 10, 40
-    client._start()
+    client._send_flight(client._flight)  # the timer starts
     client.out = []
     sent = 0
     start = time.ticks_ms() if hasattr(time, "ticks_ms") else None
