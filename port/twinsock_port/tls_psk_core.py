@@ -3,7 +3,8 @@
 # socket it does no I/O: feed() it each datagram that arrives, send what
 # collects in `out`, and call dtls_handle_timeout() when dtls_timeout_ms()
 # reaches 0. Given a connected non-blocking UDP socket (`sock`, as tls_psk
-# does) it reads from and sends on that socket itself. Client and server (the server for tests
+# does) it reads from and sends on that socket itself: Engine() and features()
+# are the engine interface, which tls_psk re-exports. Client and server (the server for tests
 # and host use). Suites: PSK with AES-128-CCM-8 (LwM2M's), AES-128-CCM and
 # AES-128-CBC-SHA256. Records a peer must not see delivered (bad MAC, replay,
 # too old, wrong epoch) are dropped and counted in `dropped`.
@@ -74,6 +75,57 @@ def new(server, *args, **kw):
 
         return Server(*args, **kw)
     return Dtls(False, *args, **kw)
+
+
+def features():
+    return {
+        "tls": False,
+        "dtls": True,
+        "psk": True,
+        "session_resumption": True,
+        "connection_id": True,
+        "dane": False,
+    }
+
+
+def Engine(
+    sock,
+    config,
+    dtls=True,
+    server_side=False,
+    server_hostname=None,
+    session=None,
+    handshake_timeouts=None,
+    mtu=1400,
+    client_id=None,
+    pending_datagram=None,
+):
+    """A DTLS 1.2 PSK session (tls_psk_core.Dtls) over `sock`."""
+    security = config.security
+    if not dtls:
+        raise unsupported("the PSK engine speaks DTLS only; TLS needs the platform's engine")
+    if not hasattr(security, "identity"):
+        raise unsupported("the PSK engine has no certificates; use the platform's engine")
+    if getattr(config, "version", 0) == 7:
+        raise unsupported("the PSK engine speaks DTLS 1.2 only (SSLConfig.version is 1.3)")
+    engine = new(
+        server_side,
+        security.identity,
+        security.key,
+        getattr(config, "ciphersuites", None),
+        handshake_timeouts or (1000, 60000),
+        mtu,
+        bool(getattr(config, "use_connection_id", False)),
+        session,
+        client_id or b"",
+    )
+    engine._sock = sock
+    try:
+        if pending_datagram:
+            engine.feed(bytes(pending_datagram))
+    finally:
+        engine._flush()
+    return engine
 
 
 class Dtls:
