@@ -1,6 +1,14 @@
 # The words for the PSK engine's failures (tls_psk_core): loaded only when a
-# handshake fails, so a session that works never holds these strings.
-from twinsock.errors import ETIMEDOUT, TLSError
+# handshake fails or a configuration does not fit the engine, so a session
+# that works never holds these strings.
+from twinsock.errors import ETIMEDOUT, TLSError, unsupported
+
+_UNSUPPORTED = {
+    "tls": "speaks DTLS only; TLS needs the platform's engine",
+    "cert": "has no certificates; use the platform's engine",
+    "1.3": "speaks DTLS 1.2 only (SSLConfig.version is 1.3)",
+    "suites": "has none of the configured ciphersuites",
+}
 
 _NAMES = {
     0: "close_notify",
@@ -18,7 +26,12 @@ _NAMES = {
 
 def error(number, sent=False):
     """TLSError for an alert the peer sent (or we sent, with `sent`);
-    number None: our retransmissions ran out (`sent`: after our Finished)."""
+    number None: our retransmissions ran out (`sent`: (ms, after our
+    Finished)); a key of _UNSUPPORTED: ENOTSUP for a configuration."""
+    if number in _UNSUPPORTED:
+        return unsupported("the PSK engine " + _UNSUPPORTED[number])
+    if number == 0 and not sent:
+        return TLSError("peer closed the connection during the handshake", alert=0)
     if number is None:
         text = "DTLS handshake timed out: no answer after %d ms of retransmissions" % sent[0]
         if sent[1]:  # DTLS drops what it cannot decrypt, with no alert

@@ -11,7 +11,7 @@
 import sys
 
 from twinsock.clock import ticks_add, ticks_diff, ticks_ms
-from twinsock.errors import EMSGSIZE, EPROTO, MessageTruncated, NetError, TLSError, unsupported
+from twinsock.errors import EMSGSIZE, EPROTO, MessageTruncated, NetError
 
 from twinsock_port.tls_psk_crypto import Ccm, equal, prf, random, sha256
 
@@ -61,8 +61,8 @@ def _vec16(b):
 
 
 def alert_error(number, sent=False):
-    """TLSError for an alert the peer sent (or we sent, with `sent`): its
-    text comes from tls_psk_alert, loaded only when a handshake fails."""
+    """The error for an alert the peer sent (or we sent, with `sent`), or
+    another failure tls_psk_alert names: its words are loaded only then."""
     from twinsock_port.tls_psk_alert import error
 
     return error(number, sent)
@@ -103,11 +103,11 @@ def Engine(
     """A DTLS 1.2 PSK session (tls_psk_core.Dtls) over `sock`."""
     security = config.security
     if not dtls:
-        raise unsupported("the PSK engine speaks DTLS only; TLS needs the platform's engine")
+        raise alert_error("tls")
     if not hasattr(security, "identity"):
-        raise unsupported("the PSK engine has no certificates; use the platform's engine")
+        raise alert_error("cert")
     if getattr(config, "version", 0) == 7:
-        raise unsupported("the PSK engine speaks DTLS 1.2 only (SSLConfig.version is 1.3)")
+        raise alert_error("1.3")
     engine = new(
         server_side,
         security.identity,
@@ -153,7 +153,7 @@ class Dtls:
         self._psk = bytes(key)
         self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
         if not self.suites:
-            raise unsupported("none of the configured ciphersuites is in the PSK engine")
+            raise alert_error("suites")
         # the retransmission timer: wait tmin, then double up to tmax; when a
         # wait of tmax has run out too, the handshake fails ETIMEDOUT
         self.tmin, self.tmax = timeouts
@@ -384,7 +384,7 @@ class Dtls:
             if body[1] == 0:
                 self.closed = True
                 if not self.done:
-                    raise TLSError("peer closed the connection during the handshake", alert=0)
+                    raise alert_error(0)
             elif body[0] == 2 or not self.done:
                 self.tcur = None
                 raise alert_error(body[1])
