@@ -1,7 +1,7 @@
 # The words for the PSK engine's failures (tls_psk_core): loaded only when a
 # handshake fails or a configuration does not fit the engine, so a session
 # that works never holds these strings.
-from twinsock.errors import ETIMEDOUT, TLSError, unsupported
+from twinsock.errors import EMSGSIZE, EPROTO, ETIMEDOUT, NetError, TLSError, unsupported
 
 _UNSUPPORTED = {
     "tls": "speaks DTLS only; TLS needs the platform's engine",
@@ -22,12 +22,24 @@ _NAMES = {
     80: "internal_error",
     115: "unknown_psk_identity",
 }
+# errno (None: the OSError's), text with a %s for the detail
+_NET = {
+    "send": (None, "DTLS send failed: %s"),
+    "receive": (None, "DTLS receive failed: %s"),
+    "closed": (32, "send: the DTLS session is closed"),
+    "early": (EPROTO, "send: the DTLS handshake is not done"),
+    "size": (EMSGSIZE, "send: %s bytes is more than one DTLS record"),
+}
 
 
 def error(number, sent=False):
     """TLSError for an alert the peer sent (or we sent, with `sent`);
     number None: our retransmissions ran out (`sent`: (ms, after our
-    Finished)); a key of _UNSUPPORTED: ENOTSUP for a configuration."""
+    Finished)); a key of _UNSUPPORTED: ENOTSUP for a configuration; a key
+    of _NET: that NetError, `sent` its detail (an OSError for send/receive)."""
+    if number in _NET:
+        code, text = _NET[number]
+        return NetError(code or sent.args[0], text % (sent,) if "%" in text else text)
     if number in _UNSUPPORTED:
         return unsupported("the PSK engine " + _UNSUPPORTED[number])
     if number == 0 and not sent:

@@ -11,7 +11,7 @@
 import sys
 
 from twinsock.clock import ticks_add, ticks_diff, ticks_ms
-from twinsock.errors import EMSGSIZE, EPROTO, MessageTruncated, NetError
+from twinsock.errors import MessageTruncated, NetError
 
 from twinsock_port.tls_psk_crypto import Ccm, equal, prf, random, sha256
 
@@ -540,7 +540,7 @@ class Dtls:
                 self._sock.send(out.pop(0))
             except OSError as e:
                 if not _would_block(e):  # a lost datagram is resent by the timer
-                    raise NetError(e.args[0], "DTLS send failed: %s" % (e,))
+                    raise alert_error("send", e)
 
     def _pump(self):
         """Take one datagram from our socket; False when none is waiting."""
@@ -549,7 +549,7 @@ class Dtls:
         except OSError as e:
             if _would_block(e):
                 return False
-            raise NetError(e.args[0], "DTLS receive failed: %s" % (e,))
+            raise alert_error("receive", e)
         try:
             self.feed(data)
         finally:
@@ -596,11 +596,11 @@ class Dtls:
 
     def send(self, data):
         if self._closed:
-            raise NetError(32, "send: the DTLS session is closed")
+            raise alert_error("closed")
         if not self.done:
-            raise NetError(EPROTO, "send: the DTLS handshake is not done")
+            raise alert_error("early")
         if len(data) > 16384:
-            raise NetError(EMSGSIZE, "send: %d bytes is more than one DTLS record" % len(data))
+            raise alert_error("size", len(data))
         self.out.append(self._seal(_APP, bytes(data), 1))
         self._flush()
         return len(data)
