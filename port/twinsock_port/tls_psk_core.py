@@ -238,7 +238,7 @@ class Dtls:
         self._emit_flight()
 
     def dtls_timeout_ms(self):
-        """ms until on_timer() is due (0: due now), None: no flight in the air."""
+        """ms until dtls_handle_timeout() is due (0: due now), None: no flight in the air."""
         if self.tcur is None:
             return None
         left = ticks_diff(self.deadline, ticks_ms())
