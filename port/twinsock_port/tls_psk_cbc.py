@@ -31,9 +31,8 @@ def seal(k, data, aad):
     return iv + cbc_encrypt(k[0], iv, data + bytes((pad,)) * (pad + 1))
 
 
-def open_(k, body, aad):
-    """The plaintext of a record body, or None; aad(n): the record's
-    additional data for n plaintext bytes."""
+def open_(k, body, dtls, rtype, es, cid):
+    """The plaintext of a record body, or None (the rest: dtls._aad's)."""
     if len(body) < 64 or len(body) % 16:
         return None
     p = cbc_decrypt(k[0], body[:16], body[16:])
@@ -45,5 +44,7 @@ def open_(k, body, aad):
     # padding and MAC both checked, no early exit between them
     good &= equal(p[n - pad - 1 :], bytes((pad,)) * (pad + 1))
     data = p[: n - pad - 33]
-    good &= equal(hmac(k[1], aad(len(data)) + data), p[n - pad - 33 : n - pad - 1])
+    good &= equal(
+        hmac(k[1], dtls._aad(rtype, es, cid, len(data)) + data), p[n - pad - 33 : n - pad - 1]
+    )
     return data if good else None

@@ -151,7 +151,11 @@ class Dtls:
         self._closed = False  # close() was called
         self._identity = bytes(identity)
         self._psk = bytes(key)
-        self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
+        # (loops, not comprehensions: on MicroPython each of those is a function)
+        self.suites = []
+        for s in suites or (CCM_8, CCM, CBC_SHA256):
+            if s in NAMES:
+                self.suites.append(s)
         if not self.suites:
             raise alert_error("suites")
         # the retransmission timer: wait tmin, then double up to tmax; when a
@@ -393,7 +397,7 @@ class Dtls:
         """(content type, plaintext) of a protected record, or None."""
         k = self._rkeys
         if self._cbc:
-            data = self._cbc.open_(k, body, lambda n: self._aad(rtype, es, cid, n))
+            data = self._cbc.open_(k, body, self, rtype, es, cid)
         else:
             n = len(body) - 24 + (self.suite == CCM_8) * 8
             if n < 0:
@@ -454,7 +458,10 @@ class Dtls:
     # -- the handshake -------------------------------------------------------
 
     def _client_hello(self, cookie):
-        suites = b"".join(_u16(s) for s in self.suites) + b"\x00\xff"  # + SCSV (RFC 5746)
+        suites = b""
+        for s in self.suites:
+            suites += _u16(s)
+        suites += b"\x00\xff"  # + SCSV (RFC 5746)
         ext = _u16(_EXT_EMS) + b"\0\0"
         if self.want_cid:
             self.rx_cid = b""  # we need none: the server tells sessions apart
@@ -651,5 +658,6 @@ class Dtls:
 
 
 def _would_block(e):
-    # EAGAIN (Linux, BSD), EINPROGRESS (Linux, newlib)
-    return e.args and e.args[0] in (11, 35, 115, 119) or type(e).__name__ == "BlockingIOError"
+    # EAGAIN (Linux, BSD), EINPROGRESS (Linux, newlib); CPython's
+    # BlockingIOError carries EAGAIN too
+    return e.args and e.args[0] in (11, 35, 115, 119)

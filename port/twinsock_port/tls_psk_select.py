@@ -21,7 +21,7 @@ def choose(config, platform_engine):
 
                 ctx = tls.SSLContext(tls.PROTOCOL_DTLS_CLIENT)
                 psk = hasattr(ctx, "psk_identity")
-                _mbedtls = (psk, any("CCM" in name for name in ctx.get_ciphers()))
+                _mbedtls = (psk, "CCM" in " ".join(ctx.get_ciphers()))
             except (ImportError, AttributeError, OSError, ValueError):
                 _mbedtls = (False, False)
         psk, ccm = _mbedtls
@@ -31,11 +31,14 @@ def choose(config, platform_engine):
         have = engine.features() if engine is not None else {}
         ccm = True  # OpenSSL has the CCM suites
     suites = config.ciphersuites
+    ccm_asked = suites is None  # the default list starts with CCM-8
+    for s in suites or ():
+        ccm_asked |= s in (0xC0A8, 0xC0A4)
     if (
         not (have.get("dtls") and have.get("psk"))
         or (config.use_connection_id and not have.get("connection_id"))
         or (config.session_resumption_buffer is not None and not have.get("session_resumption"))
-        or (not ccm and (suites is None or any(s in (0xC0A8, 0xC0A4) for s in suites)))
+        or (ccm_asked and not ccm)
     ):
         try:
             from twinsock_port import tls_psk
