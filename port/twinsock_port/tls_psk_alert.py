@@ -8,6 +8,7 @@ _UNSUPPORTED = {
     "cert": "has no certificates; use the platform's engine",
     "1.3": "speaks DTLS 1.2 only (SSLConfig.version is 1.3)",
     "suites": "has none of the configured ciphersuites",
+    "urandom": "needs os.urandom (a CSPRNG); this platform has none",
 }
 
 _NAMES = {

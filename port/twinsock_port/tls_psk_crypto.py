@@ -8,15 +8,15 @@ import hashlib
 import os
 import sys
 
-from twinsock.errors import unsupported
-
 
 def random(n):
     """n bytes from the platform's CSPRNG; ENOTSUP where there is none."""
     try:
         return os.urandom(n)
     except (AttributeError, NotImplementedError, OSError):
-        raise unsupported("DTLS needs os.urandom (a CSPRNG); this platform has none")
+        from twinsock_port.tls_psk_alert import error
+
+        raise error("urandom")
 
 
 def equal(a, b):
