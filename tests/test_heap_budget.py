@@ -22,7 +22,7 @@ CODE_FIGURES = ("core_ready", "import_udp_tcp", "tls_code", "dtls_code")
 # figures it measures. Remove an entry once its budget is met.
 CEILINGS = {
     "tls_code": 39 * 1024,
-    "dtls_code": 54 * 1024,
+    "dtls_code": 40 * 1024,
     "per_tls_socket": 4224,
 }
 

@@ -7,7 +7,7 @@
 # datagrams to any address in twinsock/server.py.
 from twinsock import net
 from twinsock.checks import check_key, option_name
-from twinsock.clock import ms_left
+from twinsock.clock import deadline_after, ms_left
 from twinsock.const import SEND_TIMEOUT_MS
 from twinsock.errors import (
     EBADF,
@@ -289,7 +289,9 @@ def _set_opt(self, key, value):
 
 def poll(sockets, timeout_ms):
     """The sockets among `sockets` that are readable now or become readable
-    within timeout_ms (None: no limit), counting data buffered in TLS."""
+    within timeout_ms (None: no limit), counting data buffered in TLS. A DTLS
+    socket with a flight in the air (_timer_ms()) is woken in time to resend
+    it (_on_timer()), and the wait goes on."""
     check_timeout(timeout_ms, "timeout_ms")
     try:
         sockets = list(sockets)
@@ -306,14 +308,27 @@ def poll(sockets, timeout_ms):
         raws.append(raw)
         if s._has_buffered_data():
             ready.append(s)
-    try:
-        got = net.get().poll(raws, 0 if ready else timeout_ms)
-    except Exception as e:
-        raise fail(e, "poll")
-    for s, raw in zip(sockets, raws):
-        if s not in ready and any(r is raw for r in got):
-            ready.append(s)
-    return ready
+    deadline = deadline_after(timeout_ms)
+    while True:
+        wait = 0 if ready else ms_left(deadline)
+        timed = False  # the wait ends at a DTLS retransmission
+        for s in sockets:
+            due = s._timer_ms() if hasattr(s, "_timer_ms") else None
+            if due is not None and (wait is None or due < wait):
+                wait = due
+                timed = True
+        try:
+            got = net.get().poll(raws, wait)
+        except Exception as e:
+            raise fail(e, "poll")
+        for s, raw in zip(sockets, raws):
+            if s not in ready and any(r is raw for r in got):
+                ready.append(s)
+        if ready or not timed:
+            return ready
+        for s in sockets:
+            if hasattr(s, "_timer_ms") and s._timer_ms() == 0:
+                s._on_timer()
 
 
 def features():

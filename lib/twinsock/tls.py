@@ -455,6 +455,15 @@ class SecureSocket:
     def _poll_socket(self):
         return self._backend._poll_socket()
 
+    def _timer_ms(self):
+        """ms until the engine's DTLS retransmission is due (0: now), None
+        when no flight is in the air: poll() wakes for it, then _on_timer()."""
+        engine = self._engine
+        return engine.dtls_timeout_ms() if self._dtls and engine is not None else None
+
+    def _on_timer(self):
+        self._engine.dtls_handle_timeout()
+
 
 # DTLS 1.2 record header plus the largest AEAD/CBC expansion: what OPT_INNER_MTU
 # subtracts before a handshake has chosen the suite.

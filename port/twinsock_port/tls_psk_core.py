@@ -1,22 +1,24 @@
-# A DTLS 1.2 PSK endpoint with no I/O (RFC 6347, RFC 4279, RFC 6655, RFC 9146):
-# feed() it each datagram that arrives, send what collects in `out`, and call
-# on_timer() when `timer` runs out. Client and server (the server for tests
+# A DTLS 1.2 PSK endpoint (RFC 6347, RFC 4279, RFC 6655, RFC 9146), and the
+# engine tls_psk hands to twinsock's TLS layer (docs/TLS_ENGINES.md). With no
+# socket it does no I/O: feed() it each datagram that arrives, send what
+# collects in `out`, and call dtls_handle_timeout() when dtls_timeout_ms()
+# reaches 0. Given a connected non-blocking UDP socket (`sock`, as tls_psk
+# does) it reads from and sends on that socket itself: Engine() and features()
+# are the engine interface, which tls_psk re-exports. Client and server (the server for tests
 # and host use). Suites: PSK with AES-128-CCM-8 (LwM2M's), AES-128-CCM and
 # AES-128-CBC-SHA256. Records a peer must not see delivered (bad MAC, replay,
 # too old, wrong epoch) are dropped and counted in `dropped`.
-from twinsock.clock import ticks_add, ticks_diff, ticks_ms
-from twinsock.errors import EMSGSIZE, EPROTO, NetError, TLSError
+import sys
 
-from twinsock_port.tls_psk_crypto import (
-    Ccm,
-    Hmac,
-    cbc_decrypt,
-    cbc_encrypt,
-    equal,
-    prf,
-    random,
-    sha256,
-)
+from twinsock.clock import ticks_add, ticks_diff, ticks_ms
+from twinsock.errors import MessageTruncated, NetError
+
+from twinsock_port.tls_psk_crypto import Ccm, equal, prf, random, sha256
+
+try:
+    from micropython import const
+except ImportError:  # CPython: const(x) is x
+    const = int
 
 CCM_8 = 0xC0A8
 CCM = 0xC0A4
@@ -24,11 +26,24 @@ CBC_SHA256 = 0x00AE
 NAMES = {CCM_8: "PSK-AES128-CCM8", CCM: "PSK-AES128-CCM", CBC_SHA256: "PSK-AES128-CBC-SHA256"}
 
 _V = b"\xfe\xfd"  # DTLS 1.2
-_CCS, _ALERT, _HS, _APP, _CID = 20, 21, 22, 23, 25
-_CH, _SH, _HVR, _SKE, _SHD, _CKE, _FIN = 1, 2, 3, 12, 14, 16, 20
-_EXT_CID = 54
-_EXT_EMS = 23  # extended master secret (RFC 7627): tinydtls insists on it
+_CCS = const(20)
+_ALERT = const(21)
+_HS = const(22)
+_APP = const(23)
+_CID = const(25)
+_CH = const(1)
+_SH = const(2)
+_HVR = const(3)
+_SKE = const(12)
+_SHD = const(14)
+_CKE = const(16)
+_FIN = const(20)
+_EXT_CID = const(54)
+_EXT_EMS = const(23)  # extended master secret (RFC 7627): tinydtls insists on it
 _MASK64 = (1 << 64) - 1
+# the largest datagram read in one piece: recv allocates its size, and a
+# board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
+_MAX_DATAGRAM = 2048 if sys.implementation.name == "micropython" else 16384 + 512
 # dropped[] indexes
 BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
 
@@ -45,44 +60,13 @@ def _vec16(b):
     return _u16(len(b)) + b
 
 
-def _rare():
-    # the error messages and alert names every engine shares, loaded on failure
-    from twinsock_port import tls_rare
+def alert_error(number, sent=False, dtls=None):
+    """The error for an alert the peer sent (or we sent, with `sent`) to
+    `dtls`, or another failure tls_psk_alert names: its words (and
+    tls_rare's) are loaded only then."""
+    from twinsock_port.tls_psk_alert import error
 
-    return tls_rare
-
-
-class Timer:
-    """The retransmission schedule: wait min_ms, then double up to max_ms;
-    when a wait of max_ms has run out too, the handshake fails ETIMEDOUT."""
-
-    def __init__(self, timeouts):
-        self.min_ms, self.max_ms = timeouts
-        self.current = None  # None: no flight in the air
-        self.deadline = self.started = 0
-
-    def start(self):
-        self.started = ticks_ms()
-        self.current = self.min_ms
-        self.deadline = ticks_add(self.started, self.min_ms)
-
-    def stop(self):
-        self.current = None
-
-    def remaining_ms(self):
-        if self.current is None:
-            return None
-        left = ticks_diff(self.deadline, ticks_ms())
-        return left if left > 0 else 0
-
-    def expire(self, finished_sent):
-        if self.current >= self.max_ms:
-            self.current = None
-            # DTLS drops what it cannot decrypt, with no alert: after our Finished
-            # the message suggests a wrong PSK
-            raise _rare().timeout_error(ticks_diff(ticks_ms(), self.started), finished_sent, True)
-        self.current = min(self.current * 2, self.max_ms)
-        self.deadline = ticks_add(ticks_ms(), self.current)
+    return error(number, sent, dtls)
 
 
 def new(server, *args, **kw):
@@ -94,9 +78,62 @@ def new(server, *args, **kw):
     return Dtls(False, *args, **kw)
 
 
+def features():
+    return {
+        "tls": False,
+        "dtls": True,
+        "psk": True,
+        "session_resumption": True,
+        "connection_id": True,
+        "dane": False,
+    }
+
+
+def Engine(
+    sock,
+    config,
+    dtls=True,
+    server_side=False,
+    server_hostname=None,
+    session=None,
+    handshake_timeouts=None,
+    mtu=1400,
+    client_id=None,
+    pending_datagram=None,
+):
+    """A DTLS 1.2 PSK session (tls_psk_core.Dtls) over `sock`."""
+    security = config.security
+    if not dtls:
+        raise alert_error("tls")
+    if not hasattr(security, "identity"):
+        raise alert_error("cert")
+    if getattr(config, "version", 0) == 7:
+        raise alert_error("1.3")
+    engine = new(
+        server_side,
+        security.identity,
+        security.key,
+        getattr(config, "ciphersuites", None),
+        handshake_timeouts or (1000, 60000),
+        mtu,
+        bool(getattr(config, "use_connection_id", False)),
+        session,
+        client_id or b"",
+    )
+    engine._sock = sock
+    try:
+        if pending_datagram:
+            engine.feed(bytes(pending_datagram))
+    finally:
+        engine._flush()
+    return engine
+
+
 class Dtls:
-    """One DTLS 1.2 PSK session. `session`: bytes from a previous export()
+    """One DTLS 1.2 PSK session. `session`: bytes from a previous session()
     to resume (client). `cid`: offer/accept a Connection ID (RFC 9146)."""
+
+    name = "twinsock-psk"
 
     def __init__(
         self,
@@ -111,12 +148,22 @@ class Dtls:
         client_id=b"",
     ):
         self.server = server
+        self._sock = None  # tls_psk's connected UDP socket; None: the caller sends `out`
+        self._closed = False  # close() was called
         self._identity = bytes(identity)
         self._psk = bytes(key)
-        self.suites = [s for s in (suites or (CCM_8, CCM, CBC_SHA256)) if s in NAMES]
-        if not self.suites:  # ENOTSUP naming them
-            _rare().pick_suites(suites, 1, NAMES.values(), "the DTLS-PSK engine")
-        self.timer = Timer(timeouts)
+        # (loops, not comprehensions: on MicroPython each of those is a function)
+        self.suites = []
+        for s in suites or (CCM_8, CCM, CBC_SHA256):
+            if s in NAMES:
+                self.suites.append(s)
+        if not self.suites:
+            raise alert_error("suites", suites)
+        # the retransmission timer: wait tmin, then double up to tmax; when a
+        # wait of tmax has run out too, the handshake fails ETIMEDOUT
+        self.tmin, self.tmax = timeouts
+        self.tcur = None  # the current wait; None: no flight in the air
+        self.deadline = self.started = 0
         self.mtu = mtu
         self.out = []  # datagrams to send, oldest first
         self.app = []  # application records received, oldest first
@@ -129,7 +176,11 @@ class Dtls:
         self.tx_cid = None  # the peer's CID: carried by the records we send
         self.rx_cid = None  # ours: carried by the records we receive
         self._client_id = client_id
-        self._session = _parse_session(session) if not server else None
+        self._session = None
+        if session and not server:
+            from twinsock_port.tls_psk_rare import parse_session
+
+            self._session = parse_session(session)
         self._sid = b""
         self._master = None
         self._ems = False  # both sides sent the extended_master_secret extension
@@ -138,24 +189,19 @@ class Dtls:
         self._wseq = [0, 0]
         self._wepoch = 0
         self._wkeys = self._rkeys = self._next_rkeys = None
+        self._cbc = None  # tls_psk_cbc, when that suite is negotiated
         self._repoch = 0
         self._rmax = -1
         self._rbits = 0
         self._tx_msg = 0
         self._rx_msg = 0
-        self._frag = None  # [message_seq, type, body, bytes still missing]
+        self._frag = None  # [message_seq, body, bytes still missing]: tls_psk_rare
         self._hs = bytearray()  # the handshake transcript
         self._flight = []  # (content type, body, epoch) of our flight in the air
         self._trigger = -1  # the peer's message_seq whose repeat means "resend"
         if not server:
             self._cr = random(32)
             self._client_hello(b"")
-
-    def __repr__(self):
-        return "<DTLS-PSK %s %s>" % (
-            "server" if self.server else "client",
-            NAMES.get(self.suite, "handshaking"),
-        )
 
     # -- records out ---------------------------------------------------------
 
@@ -165,20 +211,14 @@ class Dtls:
         es = _u16(epoch) + seq.to_bytes(6, "big")
         if not epoch:
             return bytes((ctype,)) + _V + es + _vec16(data)
-        cid = self.tx_cid
+        cid = self.tx_cid or b""
         if cid:  # RFC 9146: the real type inside, a placeholder-led aad
             data = data + bytes((ctype,))
             ctype = _CID
-            aad = b"\xff" * 8 + b"\x19" + _vec8(b"\x19") + _V + es + cid + _u16(len(data))
-        else:
-            cid = b""
-            aad = es + bytes((ctype,)) + _V + _u16(len(data))
+        aad = self._aad(ctype, es, cid, len(data))
         k = self._wkeys
-        if self.suite == CBC_SHA256:
-            data = data + k[1].digest(aad + data)
-            pad = 15 - len(data) % 16
-            iv = random(16)
-            body = iv + cbc_encrypt(k[0], iv, data + bytes((pad,)) * (pad + 1))
+        if self._cbc:
+            body = self._cbc.seal(k, data, aad)
         else:
             body = es + k[0].seal(k[1] + es, data, aad)
         return bytes((ctype,)) + _V + es + cid + _vec16(body)
@@ -195,11 +235,19 @@ class Dtls:
     def _send_flight(self, flight, timed=True):
         self._flight = flight
         self._trigger = self._rx_msg - 1
+        self.tcur = None
         if timed:
-            self.timer.start()
-        else:
-            self.timer.stop()
+            self.started = ticks_ms()
+            self.tcur = self.tmin
+            self.deadline = ticks_add(self.started, self.tmin)
         self._emit_flight()
+
+    def dtls_timeout_ms(self):
+        """ms until dtls_handle_timeout() is due (0: due now), None: no flight in the air."""
+        if self.tcur is None:
+            return None
+        left = ticks_diff(self.deadline, ticks_ms())
+        return left if left > 0 else 0
 
     def _emit_flight(self):
         """Our flight, every record with a fresh sequence number, in as few
@@ -224,18 +272,11 @@ class Dtls:
         if dgram:
             self.out.append(dgram)
 
-    def _alert(self, number, level=2):
-        self.out.append(self._seal(_ALERT, bytes((level, number)), self._wepoch))
-
     def _fail(self, number, error=None):
         """Send fatal alert `number` and raise."""
-        self._alert(number)
-        self.timer.stop()
-        raise error or _rare().alert_error(number, True, sent=True, hello=self._hello())
-
-    def _hello(self):
-        # a client before its ClientKeyExchange: the peer has not used the PSK
-        return not self.server and self._state < 2
+        self.out.append(self._seal(_ALERT, bytes((2, number)), self._wepoch))
+        self.tcur = None
+        raise error or alert_error(number, True, self)
 
     # -- keys ----------------------------------------------------------------
 
@@ -249,9 +290,10 @@ class Dtls:
             else:
                 self._master = prf(pms, b"master secret", cr + sr, 48)
         if self.suite == CBC_SHA256:
-            kb = prf(self._master, b"key expansion", sr + cr, 96)
-            client = (kb[64:80], Hmac(kb[:32]))
-            server = (kb[80:96], Hmac(kb[32:64]))
+            from twinsock_port import tls_psk_cbc
+
+            self._cbc = tls_psk_cbc
+            client, server = tls_psk_cbc.keys(self._master, sr, cr)
         else:
             kb = prf(self._master, b"key expansion", sr + cr, 40)
             tag = 8 if self.suite == CCM_8 else 16
@@ -347,46 +389,29 @@ class Dtls:
             if body[1] == 0:
                 self.closed = True
                 if not self.done:
-                    raise TLSError("peer closed the connection during the handshake", alert=0)
+                    raise alert_error(0)
             elif body[0] == 2 or not self.done:
-                self.timer.stop()
-                raise _rare().alert_error(body[1], True, hello=self._hello())
+                self.tcur = None
+                raise alert_error(body[1], False, self)
 
     def _open(self, rtype, es, body, cid):
         """(content type, plaintext) of a protected record, or None."""
         k = self._rkeys
-        if self.suite == CBC_SHA256:
-            if len(body) < 64 or len(body) % 16:
-                return None
-            p = cbc_decrypt(k[0], body[:16], body[16:])
-            n = len(p)
-            pad = p[-1]
-            good = pad + 33 <= n
-            if not good:
-                pad = 0
-            # padding and MAC both checked, no early exit between them
-            good &= equal(p[n - pad - 1 :], bytes((pad,)) * (pad + 1))
-            data = p[: n - pad - 33]
-            aad = self._aad(rtype, es, cid, len(data))
-            good &= equal(k[1].digest(aad + data), p[n - pad - 33 : n - pad - 1])
-            if not good:
-                return None
+        if self._cbc:
+            data = self._cbc.open_(k, body, self, rtype, es, cid)
         else:
-            n = len(body) - 8 - self._tag()
+            n = len(body) - 24 + (self.suite == CCM_8) * 8
             if n < 0:
                 return None
             data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
-            if data is None:
-                return None
+        if data is None:
+            return None
         if rtype == _CID:  # RFC 9146 inner plaintext: content, real type, zeros
             data = bytes(data).rstrip(b"\0")
             if not data:
                 return None
             return data[-1], data[:-1]
         return rtype, data
-
-    def _tag(self):
-        return 8 if self.suite == CCM_8 else 16
 
     def _aad(self, rtype, es, cid, n):
         if rtype == _CID:
@@ -417,37 +442,27 @@ class Dtls:
             if foff == 0 and flen == length:
                 message = frag
             else:
-                message = self._reassemble(mtype, mseq, length, foff, frag)
+                from twinsock_port.tls_psk_rare import reassemble
+
+                message = reassemble(self, mseq, length, foff, frag)
                 if message is None:
                     continue
             self._rx_msg += 1
             n = length.to_bytes(3, "big")
             before = len(self._hs)
             self._hs += bytes((mtype,)) + n + _u16(mseq) + b"\0\0\0" + n + message
-            self._message(mtype, bytes(message), before)
-
-    def _reassemble(self, mtype, mseq, length, foff, frag):
-        f = self._frag
-        if f is None or f[0] != mseq:
-            # the still-missing ranges as one bytearray of flags per byte
-            f = self._frag = [mseq, mtype, bytearray(length), bytearray(b"\1" * length)]
-        f[2][foff : foff + len(frag)] = frag
-        f[3][foff : foff + len(frag)] = bytes(len(frag))
-        if any(f[3]):
-            return None
-        self._frag = None
-        return f[2]
+            try:
+                self._handle(mtype, bytes(message), before)
+            except (IndexError, ValueError):
+                self._fail(50)  # decode_error
 
     # -- the handshake -------------------------------------------------------
 
-    def _message(self, mtype, body, before):
-        try:
-            self._handle(mtype, body, before)
-        except (IndexError, ValueError):
-            self._fail(50)  # decode_error
-
     def _client_hello(self, cookie):
-        suites = b"".join(_u16(s) for s in self.suites) + b"\x00\xff"  # + SCSV (RFC 5746)
+        suites = b""
+        for s in self.suites:
+            suites += _u16(s)
+        suites += b"\x00\xff"  # + SCSV (RFC 5746)
         ext = _u16(_EXT_EMS) + b"\0\0"
         if self.want_cid:
             self.rx_cid = b""  # we need none: the server tells sessions apart
@@ -519,53 +534,136 @@ class Dtls:
 
     def _done(self):
         self.done = True
-        self.timer.stop()
+        self.tcur = None
         # what only the handshake needed: heap, and no PSK kept past its use
         self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
 
-    # -- the caller's side ---------------------------------------------------
+    # -- the engine interface (tls.py) ----------------------------------------
 
-    def on_timer(self):
+    def _flush(self):
+        """Send what collects in `out` on our socket (none: the caller does)."""
+        out = self.out
+        while out and self._sock:
+            try:
+                self._sock.send(out.pop(0))
+            except OSError as e:
+                if not _would_block(e):  # a lost datagram is resent by the timer
+                    raise alert_error("send", e)
+
+    def _pump(self):
+        """Take one datagram from our socket; False when none is waiting."""
+        try:
+            data = self._sock.recv(_MAX_DATAGRAM)
+        except OSError as e:
+            if _would_block(e):
+                return False
+            raise alert_error("receive", e)
+        try:
+            self.feed(data)
+        except NetError as e:
+            if getattr(e, "alert", None) != 0:
+                raise
+            # a close during the handshake: the fatal alert behind it says why
+            raise alert_error("late", data, self)
+        finally:
+            self._flush()  # our answer, or the alert that ends the session
+        return True
+
+    def handshake_step(self):
+        while not self.done:
+            if not self._pump():
+                return "read"
+        return None
+
+    def dtls_handle_timeout(self):
         """The retransmission timer ran out: resend our flight, or raise
         ETIMEDOUT after the longest wait."""
-        if self.timer.remaining_ms() != 0:
-            return
-        self.timer.expire(self._wepoch > 0)
-        self._emit_flight()
+        try:
+            if self.dtls_timeout_ms() != 0:
+                return
+            now = ticks_ms()
+            if self.tcur >= self.tmax:
+                self.tcur = None
+                raise alert_error(None, (ticks_diff(now, self.started), self._wepoch > 0))
+            self.tcur = min(self.tcur * 2, self.tmax)
+            self.deadline = ticks_add(now, self.tcur)
+            self._emit_flight()
+        finally:
+            self._flush()
+
+    def recv_into(self, buf, nbytes=0):
+        while not self.app:
+            if self.closed:
+                return 0
+            if not self._pump():
+                return None
+        record = self.app.pop(0)
+        n = min(nbytes or len(buf), len(record))
+        buf[:n] = record[:n]
+        if len(record) > n:
+            raise MessageTruncated(n)
+        return n
+
+    def pending(self):
+        return len(self.app[0]) if self.app else 0
 
     def send(self, data):
+        if self._closed:
+            raise alert_error("closed")
         if not self.done:
-            raise NetError(EPROTO, "send: the DTLS handshake is not done")
+            raise alert_error("early")
         if len(data) > 16384:
-            raise NetError(EMSGSIZE, "send: %d bytes is more than one DTLS record" % len(data))
+            raise alert_error("size", len(data))
         self.out.append(self._seal(_APP, bytes(data), 1))
+        self._flush()
+        return len(data)
 
     def close(self):
-        """close_notify, when the session is up."""
+        """close_notify when the session is up; never blocks."""
+        if self._closed:
+            return
+        self._closed = True
         if self.done and not self.closed:
-            self._alert(0, 1)
+            self.out.append(self._seal(_ALERT, b"\1\0", 1))  # close_notify
         self.closed = True
+        try:
+            self._flush()
+        except NetError:
+            pass
 
-    def export(self):
+    def adopt(self, sock):
+        """Carry on the session over `sock` (a new socket, maybe a new source
+        port): the peer finds it by its Connection ID."""
+        self._sock = sock
+        self._closed = False
+
+    def session(self):
         """The session for a later resumption (client), or None."""
         if not self.done or self.server or not self._sid:
             return None
         return bytes((1 + self._ems,)) + _u16(self.suite) + _vec8(self._sid) + self._master
 
-    def overhead(self):
+    def session_resumed(self):
+        return self.done and self.resumed
+
+    def connection_id(self):
+        """The CID the peer gave us, when one was negotiated."""
+        return self.tx_cid if self.done else None
+
+    def cipher(self):
+        return NAMES.get(self.suite) if self.done else None
+
+    def record_overhead(self):
         """Bytes a record adds to its payload (worst case)."""
+        if not self.done:
+            return None
         cid = len(self.tx_cid) + 1 if self.tx_cid else 0
-        if self.suite == CBC_SHA256:
+        if self._cbc:
             return 13 + cid + 16 + 32 + 16
-        return 13 + cid + 8 + self._tag()
+        return 13 + cid + 24 - (self.suite == CCM_8) * 8
 
 
-def _parse_session(blob):
-    """(suite, session id, master secret, extended master secret) or None.
-    Layout: 1 (2 with EMS), suite, session id<1>, master secret (48)."""
-    if not blob or blob[0] not in (1, 2) or len(blob) < 5:
-        return None
-    n = blob[3]
-    if len(blob) != 4 + n + 48:
-        return None
-    return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]), blob[0] == 2)
+def _would_block(e):
+    # EAGAIN (Linux, BSD), EINPROGRESS (Linux, newlib); CPython's
+    # BlockingIOError carries EAGAIN too
+    return e.args and e.args[0] in (11, 35, 115, 119)

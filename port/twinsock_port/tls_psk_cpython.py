@@ -12,9 +12,6 @@ class Ccm:
     def __init__(self, key, tag):
         self._ccm = _AESCCM(bytes(key), tag)
 
-    def __repr__(self):
-        return "<Ccm>"
-
     def seal(self, nonce, data, aad):
         return self._ccm.encrypt(bytes(nonce), bytes(data), bytes(aad))
 

@@ -1,16 +1,12 @@
-# The primitives of the PSK DTLS engine: AES-CCM, AES-CBC, HMAC-SHA256 and
-# the TLS 1.2 PRF. The ciphers and the hash are the platform's: `cryptography`
-# on CPython (tls_psk_cpython); `cryptolib.aes` (ECB/CBC) and `hashlib.sha256`
-# on MicroPython, where CCM (RFC 3610) is only the mode's protocol around the
-# firmware's AES: its CBC-MAC is one CBC pass, its counter stream one ECB pass.
+# The primitives of the PSK DTLS engine: AES-CCM, HMAC-SHA256 and the TLS 1.2
+# PRF (AES-CBC: tls_psk_cbc). The ciphers and the hash are the platform's:
+# `cryptography` on CPython (tls_psk_cpython); `cryptolib.aes` (ECB/CBC) and
+# `hashlib.sha256` on MicroPython, where CCM (RFC 3610) is only the mode's
+# protocol around the firmware's AES: its CBC-MAC is one CBC pass, its counter
+# stream one ECB pass.
 import hashlib
 import os
 import sys
-
-from twinsock.errors import unsupported
-
-_ECB = 1
-_CBC = 2
 
 
 def random(n):
@@ -18,7 +14,9 @@ def random(n):
     try:
         return os.urandom(n)
     except (AttributeError, NotImplementedError, OSError):
-        raise unsupported("DTLS needs os.urandom (a CSPRNG); this platform has none")
+        from twinsock_port.tls_psk_alert import error
+
+        raise error("urandom")
 
 
 def equal(a, b):
@@ -39,34 +37,24 @@ def xor(a, b):
     return (int.from_bytes(a, "big") ^ int.from_bytes(b[:n], "big")).to_bytes(n, "big")
 
 
-class Hmac:
-    """HMAC-SHA256 with a fixed key (RFC 2104; MicroPython has no hmac)."""
-
-    def __init__(self, key):
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = bytes(key) + bytes(64 - len(key))
-        self._inner = xor(key, b"\x36" * 64)
-        self._outer = xor(key, b"\x5c" * 64)
-
-    def __repr__(self):
-        return "<Hmac>"
-
-    def digest(self, data):
-        h = hashlib.sha256(self._inner)
-        h.update(data)
-        return hashlib.sha256(self._outer + h.digest()).digest()
+def hmac(key, data):
+    """HMAC-SHA256 (RFC 2104; MicroPython has no hmac)."""
+    if len(key) > 64:
+        key = sha256(key)
+    key = bytes(key) + bytes(64 - len(key))
+    h = hashlib.sha256(xor(key, b"\x36" * 64))
+    h.update(data)
+    return sha256(xor(key, b"\x5c" * 64) + h.digest())
 
 
 def prf(secret, label, seed, n):
     """The TLS 1.2 PRF, P_SHA256 (RFC 5246 5)."""
-    mac = Hmac(secret)
     seed = label + seed
     a = seed
     out = b""
     while len(out) < n:
-        a = mac.digest(a)
-        out += mac.digest(a + seed)
+        a = hmac(secret, a)
+        out += hmac(secret, a + seed)
     return out[:n]
 
 
@@ -75,38 +63,35 @@ def sha256(data):
 
 
 if sys.implementation.name != "micropython":
-    from twinsock_port.tls_psk_cpython import Ccm, cbc_decrypt, cbc_encrypt  # noqa: F401
+    from twinsock_port.tls_psk_cpython import Ccm  # noqa: F401
 else:
     from cryptolib import aes as _aes
 
     class Ccm:
-        """AES-CCM (RFC 3610) over the firmware's AES block cipher."""
+        """AES-CCM (RFC 3610) with a `tag`-byte tag over the firmware's AES
+        block cipher: seal/open(nonce, data, aad)."""
 
         def __init__(self, key, tag):
             self._key = bytes(key)
             self._tag = tag
-            self._ecb = _aes(self._key, _ECB)
+            self._ecb = _aes(self._key, 1)  # 1: MODE_ECB
 
-        def __repr__(self):
-            return "<Ccm>"
+        def seal(self, nonce, data, aad):
+            return self._ccm(nonce, data, aad, None)
 
-        def _cbc_mac(self, nonce, data, aad):
+        def open(self, nonce, data, aad):
+            """The plaintext, or None when the tag does not match."""
+            n = len(data) - self._tag
+            if n < 0:
+                return None
+            return self._ccm(nonce, memoryview(data)[:n], aad, memoryview(data)[n:])
+
+        def _ccm(self, nonce, data, aad, tag):
+            """Seal `data` (tag None: ciphertext + tag) or open it (the
+            plaintext, or None when it does not match `tag`)."""
             size = 15 - len(nonce)  # L: bytes of the length field
-            flags = (64 if aad else 0) | ((self._tag - 2) // 2) << 3 | (size - 1)
-            b = bytearray(b"%c" % flags)
-            b += nonce
-            b += len(data).to_bytes(size, "big")
-            if aad:  # every TLS aad is shorter than 0xFF00
-                b += len(aad).to_bytes(2, "big")
-                b += aad
-                b += bytes(-len(b) % 16)
-            b += data
-            b += bytes(-len(b) % 16)
-            return _aes(self._key, _CBC, bytes(16)).encrypt(b)[-16:]
-
-        def _stream(self, nonce, n):
-            """Counter blocks A_0 .. A_k encrypted: S_0 then the key stream."""
-            size = 15 - len(nonce)
+            n = len(data)
+            # counter blocks A_0 .. A_k encrypted: S_0 then the key stream
             blocks = (n + 15) // 16 + 1
             a = bytearray(16 * blocks)
             for i in range(blocks):
@@ -114,26 +99,21 @@ else:
                 a[at] = size - 1
                 a[at + 1 : at + 16 - size] = nonce
                 a[at + 16 - size : at + 16] = i.to_bytes(size, "big")
-            return self._ecb.encrypt(a)
-
-        def seal(self, nonce, data, aad):
-            s = self._stream(nonce, len(data))
-            tag = xor(self._cbc_mac(nonce, data, aad)[: self._tag], s)
-            return xor(data, memoryview(s)[16:]) + tag
-
-        def open(self, nonce, data, aad):
-            n = len(data) - self._tag
-            if n < 0:
-                return None
-            s = self._stream(nonce, n)
-            plain = xor(memoryview(data)[:n], memoryview(s)[16:])
-            tag = xor(self._cbc_mac(nonce, plain, aad)[: self._tag], s)
-            if not equal(tag, memoryview(data)[n:]):
-                return None
-            return plain
-
-    def cbc_encrypt(key, iv, data):
-        return _aes(bytes(key), _CBC, bytes(iv)).encrypt(data)
-
-    def cbc_decrypt(key, iv, data):
-        return _aes(bytes(key), _CBC, bytes(iv)).decrypt(data)
+            s = self._ecb.encrypt(a)
+            out = xor(data, memoryview(s)[16:])
+            # the CBC-MAC, over the plaintext
+            flags = (64 if aad else 0) | ((self._tag - 2) // 2) << 3 | (size - 1)
+            b = bytearray(b"%c" % flags)
+            b += nonce
+            b += n.to_bytes(size, "big")
+            if aad:  # every TLS aad is shorter than 0xFF00
+                b += len(aad).to_bytes(2, "big")
+                b += aad
+                b += bytes(-len(b) % 16)
+            b += data if tag is None else out
+            b += bytes(-len(b) % 16)
+            mac = _aes(self._key, 2, bytes(16)).encrypt(b)[-16:]  # 2: MODE_CBC
+            mac = xor(mac[: self._tag], s)
+            if tag is None:
+                return out + mac
+            return out if equal(mac, tag) else None

@@ -2,22 +2,11 @@
 # host use: loaded only when a server session starts, so a device's client
 # never pays for it. A stateless HelloVerifyRequest cookie first, then the full
 # or (from a session id it keeps) abbreviated handshake.
-from twinsock_port.tls_psk_core import (
-    _CH,
-    _CKE,
-    _EXT_CID,
-    _FIN,
-    _HS,
-    _HVR,
-    _SH,
-    _SHD,
-    _V,
-    Dtls,
-    _u16,
-    _vec8,
-    _vec16,
-)
-from twinsock_port.tls_psk_crypto import Hmac, equal, random
+from twinsock_port.tls_psk_core import _V, Dtls, _u16, _vec8, _vec16
+from twinsock_port.tls_psk_crypto import equal, hmac, random
+
+# as in tls_psk_core (its const() names are no module attributes on MicroPython)
+_HS, _CH, _SH, _HVR, _SHD, _CKE, _FIN, _EXT_CID = 22, 1, 2, 3, 14, 16, 20, 54
 
 _CACHE = {}  # session id -> (suite, master secret), the last few
 
@@ -28,7 +17,7 @@ class Server(Dtls):
         self._secret = random(16)
 
     def _cookie(self, client_random):
-        return Hmac(self._secret).digest(self._client_id + client_random)[:16]
+        return hmac(self._secret, self._client_id + client_random)[:16]
 
     def _handle(self, mtype, body, before):
         state = self._state

@@ -100,7 +100,7 @@ def test_cid_records_on_the_wire():
 def test_resumption_abbreviated_handshake():
     client, server = endpoints()
     handshake(client, server)
-    session = client.export()
+    session = client.session()
     assert session and KEY not in session
     client, server = endpoints(session=session)
     handshake(client, server)
@@ -113,7 +113,7 @@ def test_extended_master_secret_is_negotiated_and_kept_with_the_session():
     client, server = endpoints()
     handshake(client, server)
     assert client._ems and server._ems
-    session = client.export()
+    session = client.session()
     assert session[0] == 2  # the session records that its secret is an EMS one
     downgraded = b"\x01" + session[1:]  # as if the first handshake had had none
     client, server = endpoints(session=downgraded)
@@ -127,7 +127,7 @@ def test_extended_master_secret_is_negotiated_and_kept_with_the_session():
 def test_unknown_session_falls_back_to_a_full_handshake():
     client, server = endpoints()
     handshake(client, server)
-    session = bytearray(client.export())
+    session = bytearray(client.session())
     session[5] ^= 0xFF  # another session id
     client, server = endpoints(session=bytes(session))
     handshake(client, server)
@@ -145,13 +145,13 @@ def test_small_mtu_fragments_and_reassembles():
 
 def test_lost_flight_is_resent_with_fresh_record_numbers():
     client, server = endpoints()
-    client.timer.min_ms, client.timer.max_ms = 20, 80
+    client.tmin, client.tmax = 20, 80
     deliver(client, server)
     deliver(server, client)
     first = list(client.out)
     client.out = []  # the hello with the cookie is lost
     sleep_ms(25)
-    client.on_timer()
+    client.dtls_handle_timeout()
     again = client.out
     assert len(again) == len(first)
     assert again[0][3:11] != first[0][3:11]  # epoch + sequence number differ
@@ -168,10 +168,10 @@ def test_lost_final_flight_is_resent_on_the_peers_repeat():
     deliver(client, server)  # client's Finished: the server is done
     assert server.done
     server.out = []  # its CCS + Finished are lost
-    client.timer.deadline = client.timer.started  # the client's timer ran out
-    client.timer.current = client.timer.min_ms
+    client.deadline = client.started  # the client's timer ran out
+    client.tcur = client.tmin
     sleep_ms(2)
-    client.on_timer()
+    client.dtls_handle_timeout()
     deliver(client, server)  # the repeat makes the server send its flight again
     deliver(server, client)
     assert client.done
@@ -179,16 +179,16 @@ def test_lost_final_flight_is_resent_on_the_peers_repeat():
 
 def test_timer_doubles_to_max_then_etimedout():
     client, _ = endpoints()
-    client.timer.min_ms, client.timer.max_ms = 10, 40
-    client.timer.start()
+    client.tmin, client.tmax = 10, 40
+    client._send_flight(client._flight)  # the timer starts
     client.out = []
     sent = 0
     start = time.ticks_ms() if hasattr(time, "ticks_ms") else None
     for _ in range(10):
-        left = client.timer.remaining_ms()
+        left = client.dtls_timeout_ms()
         sleep_ms(left + 1)
         try:
-            client.on_timer()
+            client.dtls_handle_timeout()
         except OSError as e:
             assert e.args[0] == 110, e  # ETIMEDOUT
             assert "timed out" in str(e)

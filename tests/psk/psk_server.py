@@ -84,10 +84,10 @@ class CoreServer:
     def _timers(self):
         """Resend the flights whose retransmission timer ran out."""
         for addr, session in list(self.sessions.items()):
-            if session.timer.remaining_ms() != 0:
+            if session.dtls_timeout_ms() != 0:
                 continue
             try:
-                session.on_timer()
+                session.dtls_handle_timeout()
             except OSError as e:
                 self.errors.append(e)
                 del self.sessions[addr]

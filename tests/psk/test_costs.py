@@ -6,7 +6,10 @@ yet: docs/TLS_ENGINES.md), so that growth is noticed."""
 from tools.bench import psk_cost
 
 SESSION_TARGET = 4 * 1024
-CODE_CEILING = 27 * 1024  # today's ~25 KB plus room for noise; the target is 14 KB
+# today's 16768 B plus ~576 B for the qstr pool's growth steps (the same code
+# measures a few hundred bytes apart as other modules fill the pool); the
+# target is 14 KB
+CODE_CEILING = 17344
 
 
 def test_session_and_code_heap():

@@ -1,0 +1,27 @@
+# The rarely used parts of the PSK engine (tls_psk_core), loaded on first use:
+# a session to resume, and a handshake message that came in fragments.
+
+
+def parse_session(blob):
+    """(suite, session id, master secret, extended master secret) or None.
+    Layout: 1 (2 with EMS), suite, session id<1>, master secret (48)."""
+    if not blob or blob[0] not in (1, 2) or len(blob) < 5:
+        return None
+    n = blob[3]
+    if len(blob) != 4 + n + 48:
+        return None
+    return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]), blob[0] == 2)
+
+
+def reassemble(dtls, mseq, length, foff, frag):
+    """The whole message once every fragment of `mseq` is in, else None."""
+    f = dtls._frag
+    if f is None or f[0] != mseq:
+        # the still-missing ranges as one bytearray of flags per byte
+        f = dtls._frag = [mseq, bytearray(length), bytearray(b"\1" * length)]
+    f[1][foff : foff + len(frag)] = frag
+    f[2][foff : foff + len(frag)] = bytes(len(frag))
+    if any(f[2]):
+        return None
+    dtls._frag = None
+    return f[1]
