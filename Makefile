@@ -76,8 +76,9 @@ flash: $(STAMP) ## write FIRMWARE to BOARD=esp32|rp2040 (PORT=..., CHIP=esp32s3 
 boards: $(STAMP) ## list attached boards by USB VID:PID and serial number
 	$(HIL) list
 
-bench: $(STAMP) ## twinsock vs raw sockets and chumicro-sockets, speed and heap: one table, build/bench.json
+bench: $(STAMP) ## twinsock vs raw sockets and chumicro-sockets, speed and heap: one table, build/bench.json; then the DTLS-PSK engine's costs
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.bench
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.bench.psk_cost
 
 soak: $(STAMP) ## the HIL suite through the impairment proxy, mixed faults, for SOAK_SECONDS (300); SOAK_SEED= BOARD= PORT= SERVER_HOST=
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tools.soak --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS)) $(if $(SOAK_SEED),--seed $(SOAK_SEED)) $(if $(SERVER_HOST),--server-host $(SERVER_HOST))
