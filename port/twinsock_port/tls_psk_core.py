@@ -415,7 +415,8 @@ class Dtls:
 
     def _aad(self, rtype, es, cid, n):
         if rtype == _CID:
-            return b"\xff" * 8 + b"\x19" + _vec8(b"\x19") + _V + es + cid + _u16(n)
+            # RFC 9146 section 5: placeholder, tls12_cid, cid_length, tls12_cid, ...
+            return b"\xff" * 8 + bytes((25, len(cid), 25)) + _V + es + cid + _u16(n)
         return es + bytes((rtype,)) + _V + _u16(n)
 
     def _handshake_records(self, body):

@@ -97,6 +97,15 @@ def test_cid_records_on_the_wire():
     assert server.app == [b"x"]
 
 
+def test_cid_record_additional_data_follows_rfc9146():
+    # RFC 9146 section 5: seq_num_placeholder, tls12_cid, cid_length, tls12_cid,
+    # version, epoch and sequence number, cid, length_of_DTLSInnerPlaintext.
+    es = b"\x00\x01" + b"\x00\x00\x00\x00\x00\x07"
+    cid = b"\xa1\xa2\xa3\xa4\xa5\xa6"
+    want = b"\xff" * 8 + b"\x19\x06\x19" + b"\xfe\xfd" + es + cid + b"\x00\x20"
+    assert core.Dtls._aad(None, 25, es, cid, 32) == want
+
+
 def test_resumption_abbreviated_handshake():
     client, server = endpoints()
     handshake(client, server)
