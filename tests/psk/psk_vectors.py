@@ -111,21 +111,7 @@ def test_random_is_fresh():
     assert len(a) == 16 and a != b
 
 
-def main():
-    import sys
-
-    failed = 0
-    names = [n for n in sorted(globals()) if n.startswith("test_")]
-    for name in names:
-        try:
-            globals()[name]()
-            print("PASS", name)
-        except Exception as e:  # noqa: BLE001 - report every failure
-            failed += 1
-            print("FAIL", name, repr(e))
-    print("%d passed, %d failed" % (len(names) - failed, failed))
-    sys.exit(1 if failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    from case_runner import run
+
+    run(globals())
