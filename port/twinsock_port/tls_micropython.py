@@ -407,7 +407,13 @@ class MbedTLSEngine:
             lib_due = None
         try:
             if flight:
-                flight.mode = 0  # this call's writes are one flight or one resend
+                # This call's writes must be one flight or one resend (Flight.take
+                # decides by the first), so mbedTLS reads one datagram per call.
+                # Given a resent ClientHello and the Finished behind it, a server
+                # would resend its ServerHello flight, then write its Finished in
+                # the same call, and that would be dropped as part of the resend.
+                flight.mode = 0
+                wire.budget = 1
             n = self._tls.readinto(_PROBE)
         except (OSError, MemoryError, ValueError) as e:
             if flight:
@@ -425,6 +431,9 @@ class MbedTLSEngine:
                 if alert is not None:
                     raise common.rare().alert_error(alert, self._psk, code, hello=self._hello())
             raise self._error(e)
+        finally:
+            if flight:
+                wire.budget = -1
         if lib_due is not None and wire.lib_deadline == lib_due:
             # mbedTLS did not resend when we thought its timer ran out: ask again
             # soon rather than lose its timer (our own timer still gives up)

@@ -118,11 +118,11 @@ class Server:
         self.process.stop()
 
 
-def one_handshake(runtime, kind, security, drop, fixtures, message):
+def one_handshake(runtime, kind, security, drop, fixtures, message, hold=None):
     s_server, micropython, pki, udp_relay = fixtures
     server = Server(kind, security, s_server, micropython, pki)
     try:
-        relay = udp_relay(server.port, drop=drop, limit_s=HANDSHAKE_LIMIT_MS / 1000 + 10)
+        relay = udp_relay(server.port, drop=drop, hold=hold, limit_s=HANDSHAKE_LIMIT_MS / 1000 + 10)
         if runtime == "cpython":
             result = cpython_client(relay.port, security, pki, message)
         else:
@@ -135,6 +135,7 @@ def one_handshake(runtime, kind, security, drop, fixtures, message):
         result["renumbered"] = numbers == sorted(set(numbers))
         result["counts"] = dict(relay.handshake_datagrams)
         result["dropped"] = list(relay.dropped)
+        result["held"] = list(relay.held)
         relay.close()
         return result
     finally:
@@ -149,15 +150,7 @@ def fixtures(s_server, micropython, pki, udp_relay):
 @pytest.mark.parametrize("security", ["cert", "psk"])
 @pytest.mark.parametrize("kind", SERVERS)
 @pytest.mark.parametrize("runtime", ["cpython", "micropython"])
-def test_any_single_lost_datagram(runtime, kind, security, fixtures, request):
-    if (kind, security) == ("micropython", "psk"):
-        # Known defect, cause not yet found: with the MicroPython engine serving
-        # DTLS-PSK, losing its ServerHello flight (down #1) sometimes (2 runs in 5
-        # here, from a CPython and from a MicroPython client) leaves it silent to
-        # our Finished, and the handshake times out.
-        request.applymarker(
-            pytest.mark.xfail(reason="MicroPython DTLS-PSK server, lost ServerHello flight")
-        )
+def test_any_single_lost_datagram(runtime, kind, security, fixtures):
     clean = one_handshake(runtime, kind, security, None, fixtures, b"no loss\n")
     assert clean.get("ok"), clean
     counts = clean["counts"]
@@ -187,6 +180,30 @@ def test_any_single_lost_datagram(runtime, kind, security, fixtures, request):
     print("\n%s client, %s %s, handshake datagrams %s:" % (runtime, kind, security, counts))
     print("\n".join(lines))
     assert not failures, failures
+
+
+@pytest.mark.parametrize("security", ["cert", "psk"])
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_micropython_server_gets_resent_hello_and_finished_at_once(runtime, security, fixtures):
+    # The server's ServerHello flight (down #1) is lost. The client resends its
+    # ClientHello (up #2); the server resends its flight on its own timer and the
+    # client answers with its Finished flight (up #3). When up #2 and up #3 wait
+    # in the server's socket together, the server must both resend (dropped as a
+    # duplicate of its ServerHello flight) and answer the Finished with its own.
+    # The relay holds up #2 back until up #3 comes, so they always do.
+    result = one_handshake(
+        runtime,
+        "micropython",
+        security,
+        lambda way, i, data: (way, i) == ("down", 1),
+        fixtures,
+        b"hello and finished at once\n",
+        hold=lambda way, i, data: (way, i) == ("up", 2),
+    )
+    assert result["dropped"] == [("down", 1)], result
+    assert result["held"] == [("up", 2)], result
+    assert result.get("ok"), result
+    assert result["renumbered"], result
 
 
 @pytest.mark.parametrize("runtime", ["cpython", "micropython"])

@@ -362,6 +362,7 @@ class UdpRelay:
         drop_all=False,
         drop_server_ccs=0,
         drop=None,
+        hold=None,
         limit_s=20,
     ):
         self.server = ("127.0.0.1", server_port)
@@ -369,6 +370,12 @@ class UdpRelay:
         # to server) or "down"; index counts the handshake datagrams (first record
         # a handshake or ChangeCipherSpec) seen in that direction, from 0
         self.drop = drop
+        # hold(direction, index, datagram) -> True to keep that datagram back and
+        # send it just before the next one going the same way, so that the peer
+        # finds both queued (never sent if nothing follows)
+        self.hold = hold
+        self.held = []  # (direction, index)
+        self._waiting = {}  # direction -> the datagram held back
         self.handshake_datagrams = {"up": 0, "down": 0}
         self.dropped = []  # (direction, index)
         self.sent_up = []  # every datagram the client sent, dropped or not
@@ -405,9 +412,11 @@ class UdpRelay:
                     self.client = addr
                     self.sent_up.append(data)
                     dropped = self.drop_all or len(self.from_client) < self.drop_to_server
-                    dropped = self._ruled("up", data) or dropped
+                    ruling = self._ruled("up", data)
+                    dropped = ruling == "drop" or dropped
                     self.from_client.append((time.monotonic(), len(data), dropped))
-                    if not dropped:
+                    if not dropped and ruling != "hold":
+                        self._release("up")
                         self.upstream.send(data)
                 elif self.client is not None:
                     if data[:1] == b"\x14" and self.dropped_from_server < self.drop_server_ccs:
@@ -415,18 +424,32 @@ class UdpRelay:
                         continue
                     if self._ruled("down", data):
                         continue
+                    self._release("down")
                     self.sock.sendto(data, self.client)
         sel.close()
 
     def _ruled(self, direction, data):
+        # None: pass it on; "drop" or "hold" (see __init__)
         if data[:1] not in (b"\x14", b"\x16"):
-            return False
+            return None
         index = self.handshake_datagrams[direction]
         self.handshake_datagrams[direction] += 1
         if self.drop is not None and self.drop(direction, index, data):
             self.dropped.append((direction, index))
-            return True
-        return False
+            return "drop"
+        if self.hold is not None and self.hold(direction, index, data):
+            self.held.append((direction, index))
+            self._waiting[direction] = data
+            return "hold"
+        return None
+
+    def _release(self, direction):
+        data = self._waiting.pop(direction, None)
+        if data is not None:
+            if direction == "up":
+                self.upstream.send(data)
+            else:
+                self.sock.sendto(data, self.client)
 
     def intervals_ms(self):
         times = [t for t, _, _ in self.from_client]
