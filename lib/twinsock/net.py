@@ -385,14 +385,18 @@ class Socket:
             entries = _extras().prefer(entries, sticky)
         p = self._p
         error = None
+        start = ticks_ms()  # one deadline for all the addresses
         for entry in entries:
+            left = _CONNECT_TIMEOUT_MS - ticks_diff(ticks_ms(), start)
+            if left <= 0 and error is not None:
+                break  # the time is up: the last address's error says why
             fresh = self._sock is None
             if fresh:
                 self._open(entry[0])
             try:
                 if fresh and p.picks_local_port:
                     self._bind_local(entry[0])
-                p.connect(self._sock, entry[3], _CONNECT_TIMEOUT_MS)
+                p.connect(self._sock, entry[3], left)
             except Exception as e:
                 if fresh:
                     self._drop()  # a fresh socket per address: esp32 cannot reuse a failed one
