@@ -385,10 +385,13 @@ class Socket:
             entries = _extras().prefer(entries, sticky)
         p = self._p
         error = None
-        start = ticks_ms()  # one deadline for all the addresses
+        # imported here, not at the top: out of this module's globals (core heap)
+        from twinsock.clock import deadline_after, ms_left
+
+        deadline = deadline_after(_CONNECT_TIMEOUT_MS)  # one for all the addresses
         for entry in entries:
-            left = _CONNECT_TIMEOUT_MS - ticks_diff(ticks_ms(), start)
-            if left <= 0 and error is not None:
+            left = ms_left(deadline)
+            if not left and error is not None:
                 break  # the time is up: the last address's error says why
             fresh = self._sock is None
             if fresh:
