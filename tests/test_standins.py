@@ -1,9 +1,11 @@
-"""The esp32/rp2 stand-ins (tests/standins) show the documented board behaviour
-(shared/spec/PLATFORMS.md, ports/esp32/modsocket.c, extmod/modlwip.c), checked on
-the real MicroPython interpreter, which is where they run."""
+"""The esp32/rp2 stand-ins (tests/standins) show what MicroPython v1.26.1's board
+sockets do (ports/esp32/modsocket.c, extmod/modlwip.c), checked on the real
+MicroPython interpreter, which is where they run; and every rule they imitate
+cites the v1.26.1 source file and line."""
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -42,6 +44,10 @@ out["gai_ipv6"] = code(socket.getaddrinfo, "::1", 80) or socket.getaddrinfo("::1
 out["gai_dns_failure"] = code(socket.getaddrinfo, "no-such-host.invalid", 80)
 out["gai_str_port"] = code(socket.getaddrinfo, "127.0.0.1", "80")
 out["keyword_ctor"] = code(lambda: socket.socket(type=socket.SOCK_DGRAM))
+four = [None]
+out["four_args_ctor"] = code(lambda: four.append(socket.socket(2, 1, 0, 0)))
+for x in four[1:]:
+    x.close()
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 out["missing"] = [n for n in ("getsockname", "getpeername", "shutdown", "recv_into",
     "recvfrom_into", "gettimeout", "getsockopt", "fileno") if not hasattr(s, n)]
@@ -116,6 +122,9 @@ s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 out["sockopts"] = [opt for _, opt, _ in s._options]
+print("@@ before")
+s.setsockopt(socket.SOL_SOCKET, 9999, 1)  # an option no board has: a printed warning
+print("@@ after")
 s.close()
 # getaddrinfo with family and type
 out["gai_dgram"] = socket.getaddrinfo("127.0.0.1", 80, socket.AF_INET, socket.SOCK_DGRAM)
@@ -152,7 +161,10 @@ def run_board(board, tmp_path):
         cwd=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    printed = result.stdout.split("@@ before\n", 1)[1].split("@@ after\n", 1)[0]
+    facts["setsockopt_unknown_prints"] = printed.strip()
+    return facts
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +186,10 @@ def test_rp2_errno_uses_linux_numbers(rp2):
 
 
 def test_esp32_getaddrinfo_gives_ipv4_tuples(esp32):
-    assert esp32["gai_numeric"] == [[2, 1, 6, "127.0.0.1", ["127.0.0.1", 80]]]
-    assert esp32["gai_name"] == [[2, 1, 6, "localhost", ["127.0.0.1", 80]]]
-    assert esp32["gai_ipv6"] == -202
+    # proto 0 unless asked for: lwIP copies the hints
+    assert esp32["gai_numeric"] == [[2, 1, 0, "127.0.0.1", ["127.0.0.1", 80]]]
+    assert esp32["gai_name"] == [[2, 1, 0, "localhost", ["127.0.0.1", 80]]]
+    assert esp32["gai_ipv6"] == [[10, 1, 0, "::1", None]]  # IPv6: no address
 
 
 def test_rp2_getaddrinfo_gives_one_entry_labelled_af_inet(rp2):
@@ -194,6 +207,8 @@ def test_dns_failure_codes(esp32, rp2):
 def test_constructor_takes_positional_arguments_only(esp32, rp2):
     assert esp32["keyword_ctor"] == "TypeError"
     assert rp2["keyword_ctor"] == "TypeError"
+    assert esp32["four_args_ctor"] == "TypeError"  # 0-3 arguments
+    assert rp2["four_args_ctor"] is None  # 0-4 arguments
 
 
 def test_missing_socket_methods(esp32, rp2):
@@ -203,9 +218,9 @@ def test_missing_socket_methods(esp32, rp2):
     assert rp2["missing"] == common + ["fileno"]
 
 
-def test_refusal_is_econnreset_and_latches_on_esp32(esp32, rp2):
+def test_refusal_is_econnreset_and_the_socket_cannot_connect_again(esp32, rp2):
     assert esp32["refused"] == [104, 104]
-    assert rp2["refused"][0] == 104
+    assert rp2["refused"] == [104, 9]  # the pcb is gone: EBADF
 
 
 def test_numeric_addresses_required(esp32, rp2):
@@ -254,6 +269,10 @@ def test_setsockopt_options(esp32, rp2):
     # esp32 since v1.23: TCP_NODELAY (1) and SO_BROADCAST (Linux 6 here)
     assert esp32["sockopts"] == [1, 6]
     assert rp2["sockopts"] == [1, 6]
+    assert esp32["setsockopt_unknown_prints"] == (
+        "Warning: lwip.setsockopt() option not implemented"
+    )
+    assert rp2["setsockopt_unknown_prints"] == "Warning: lwip.setsockopt() not implemented"
 
 
 def test_esp32_getaddrinfo_honours_family_and_type(esp32, rp2):
@@ -262,7 +281,55 @@ def test_esp32_getaddrinfo_honours_family_and_type(esp32, rp2):
     assert rp2["gai_dgram"] == [[2, 1, 0, "", ["127.0.0.1", 80]]]
 
 
+def test_rp2_getaddrinfo_ignores_the_family_in_v1_26(rp2):
+    assert rp2["gai_af_inet6"] == [[2, ["127.0.0.1", 80]]]  # the A record all the same
+
+
 def test_twinsock_uses_what_the_boards_have(esp32, rp2):
     for board in (esp32, rp2):
         assert board["no_delay"] == [[6, 1]]  # IPPROTO_TCP, TCP_NODELAY
         assert board["dtls_server"] is True  # MSG_PEEK: DTLS server sockets work
+
+
+# -- every rule cites the source it imitates -----------------------------------------
+
+STANDIN_FILES = ("standin_common", "esp32_socket", "rp2_socket", "esp32_errno", "rp2_errno")
+PIN = "MicroPython v1.26.1"
+CITATION = re.compile(r"[\w/.-]+\.(?:c|h|md|base):\d+")
+
+
+def header_rules(path):
+    """The rules of a stand-in's header comment: its "# - " items, joined lines."""
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].strip())
+    rules, current = [], None
+    for line in lines:
+        if line.startswith("- "):
+            current = [line[2:]]
+            rules.append(current)
+        elif current is not None and line and not line.startswith("Not imitated"):
+            current.append(line)
+        else:
+            current = None
+    return "\n".join(lines), [" ".join(rule) for rule in rules]
+
+
+@pytest.mark.parametrize("name", STANDIN_FILES)
+def test_every_standin_rule_cites_a_source_line(name):
+    header, rules = header_rules(STANDINS / (name + ".py"))
+    assert PIN in header, "%s.py does not say which firmware it is pinned to" % name
+    assert rules, "%s.py lists no rules" % name
+    uncited = [rule for rule in rules if not CITATION.search(rule)]
+    assert not uncited, "rules with no file:line citation in %s.py: %s" % (name, uncited)
+
+
+def test_the_citation_check_finds_an_uncited_rule(tmp_path):
+    standin = tmp_path / "board_socket.py"
+    standin.write_text(
+        "# Pinned to %s.\n# - cited (extmod/modlwip.c:12)\n# - not cited\nx = 1\n" % PIN
+    )
+    _, rules = header_rules(standin)
+    assert [bool(CITATION.search(rule)) for rule in rules] == [True, False]

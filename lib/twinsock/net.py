@@ -385,14 +385,21 @@ class Socket:
             entries = _extras().prefer(entries, sticky)
         p = self._p
         error = None
+        # imported here, not at the top: out of this module's globals (core heap)
+        from twinsock.clock import deadline_after, ms_left
+
+        deadline = deadline_after(_CONNECT_TIMEOUT_MS)  # one for all the addresses
         for entry in entries:
+            left = ms_left(deadline)
+            if not left and error is not None:
+                break  # the time is up: the last address's error says why
             fresh = self._sock is None
             if fresh:
                 self._open(entry[0])
             try:
                 if fresh and p.picks_local_port:
                     self._bind_local(entry[0])
-                p.connect(self._sock, entry[3], _CONNECT_TIMEOUT_MS)
+                p.connect(self._sock, entry[3], left)
             except Exception as e:
                 if fresh:
                     self._drop()  # a fresh socket per address: esp32 cannot reuse a failed one

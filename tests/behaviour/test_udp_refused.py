@@ -2,7 +2,8 @@
 # ICMP port-unreachable (CPython and the unix port, on Linux), the next receive fails
 # at once with ECONNREFUSED instead of waiting out its timeout. lwIP (rp2, esp32)
 # never passes the ICMP message to the socket (PLATFORMS.md), so the stand-ins,
-# which imitate lwIP, are not asked.
+# which imitate lwIP, are not asked. That nothing more is sent is counted on the
+# wire in tests/faults/test_icmp_refused.py.
 import twinsock
 from expect import elapsed_ms, now_ms, raises
 

@@ -1,6 +1,10 @@
-# Stand-in for the esp32 port's `errno` module: MicroPython's standard errno names
-# (the same set as on the unix port) with the numbers of ESP-IDF's newlib
-# <sys/errno.h>, which ports/esp32 uses (no MICROPY_USE_INTERNAL_ERRNO).
+# Stand-in for the esp32 port's `errno` module, pinned to MicroPython v1.26.1.
+# - the names: MicroPython's default errno list (py/moderrno.c:38-61
+#   MICROPY_PY_ERRNO_LIST; ports/esp32/mpconfigport.h defines no list of its own),
+#   the same set as on the unix port.
+# - the numbers: the C library's (ports/esp32/mpconfigport.h:70
+#   MICROPY_USE_INTERNAL_ERRNO 0, so py/mperrno.h:134 takes errno.h's), ESP-IDF's
+#   newlib <sys/errno.h> (not in v1.26.1's tree: the values below are newlib's).
 EPERM = 1
 ENOENT = 2
 EIO = 5

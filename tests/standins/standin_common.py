@@ -2,20 +2,41 @@
 #
 # A stand-in wraps the REAL MicroPython unix-port socket (captured here, before the
 # runner installs the stand-ins into sys.modules) and shows what the board's socket
-# module shows, as documented in shared/spec/PLATFORMS.md and read from MicroPython's
-# sources (ports/esp32/modsocket.c, extmod/modlwip.c). These fakes exist only because
-# boards cannot run here; a difference from the board is a bug in the stand-in.
-#
-# Caveat: MicroPython's compiler folds `errno.NAME` / `socket.NAME` written literally
-# (the module imported under its own name) into the unix interpreter's constant at
-# compile time, so such code sees Linux numbers even with the esp32 errno stand-in
-# installed; code that imports `errno as _errno` or uses getattr sees the stand-in.
-# (On a real esp32 the fold gives the newlib number, so this only ever differs here.)
-#
-# Stand-in sockets subclass io.IOBase and answer the stream `ioctl` poll request, so
-# the real select.poll() accepts them and returns (the same object, event), as a
-# board's poll does. They have no getsockname/getpeername/shutdown/recv_into/
-# recvfrom_into/gettimeout/getsockopt, like every MicroPython port.
+# module shows in MicroPython v1.26.1 (esp32_socket.py and rp2_socket.py say what
+# differs per board). These fakes exist only because boards cannot run here; a
+# difference from the board is a bug in the stand-in. Rules shared by both boards,
+# each citing v1.26.1's source as file:line:
+# - MicroPython's compiler folds `errno.NAME` / `socket.NAME` written literally (the
+#   module imported under its own name) into the unix interpreter's constant at
+#   compile time (py/parse.c:888, MICROPY_COMP_MODULE_CONST at py/mpconfig.h:485), so
+#   such code sees Linux numbers even with the esp32 errno stand-in installed; code
+#   that imports `errno as _errno` or uses getattr sees the stand-in. (On a real
+#   esp32 the fold gives the newlib number, so this only ever differs here.)
+# - select.poll() takes any object whose stream ioctl answers MP_STREAM_POLL
+#   (extmod/modselect.c:310; py/stream.h:38 MP_STREAM_POLL 3) and returns that same
+#   object: stand-in sockets subclass io.IOBase and answer it, as the boards' sockets
+#   do (ports/esp32/modsocket.c:818 socket_stream_ioctl, extmod/modlwip.c:1567
+#   lwip_socket_ioctl).
+# - no getsockname/getpeername/shutdown/recv_into/recvfrom_into/gettimeout/
+#   getsockopt: neither board's method table has them (ports/esp32/modsocket.c:887-908,
+#   extmod/modlwip.c:1687-1708).
+# - constructor arguments are positional only: keywords raise TypeError "function
+#   doesn't take keyword arguments" (py/argcheck.c:44, called from
+#   ports/esp32/modsocket.c:275 and extmod/modlwip.c:926).
+# - an address is a 2-sequence read with mp_obj_get_array_fixed_n (py/obj.c:476
+#   "requested length 2 but object has length N"; ports/esp32/modsocket.c:269,
+#   extmod/modlwip.c:424).
+# - recv/recvfrom take an optional flags argument, MSG_PEEK and MSG_DONTWAIT
+#   (ports/esp32/modsocket.c:691 and 706, extmod/modlwip.c:1329 and 1339: 2 or 3
+#   arguments); the numbers here are the unix port's, so the flags reach the real
+#   socket (the layer uses the names only).
+# - the unix port, under the stand-ins, reports a timed-out recv/recvfrom/send as the
+#   kernel's EAGAIN (ports/unix/modsocket.c:281-346 raise errno as it is) but read/
+#   write and connect as ETIMEDOUT (ports/unix/modsocket.c:105, 121, 214); each board
+#   reports its own way (Board.timeout_error).
+# - lwIP has no EPIPE: writing to a connection the peer reset or closed is
+#   ERR_RST/ERR_CLSD, ECONNRESET/ENOTCONN (extmod/modlwip.c:276-277); which one a
+#   board gives after a close is a guess: ENOTCONN.
 import errno as _errno
 import io
 import select as _select
@@ -39,8 +60,7 @@ def _op(flags, op):
     return "dontwait" if flags & MSG_DONTWAIT else op
 
 
-# Operations whose timeout the unix port reports as EAGAIN (recv/recvfrom/send) or
-# ETIMEDOUT (accept/connect) [run]; a board reports them its own way.
+# Operations whose timeout the unix port reports its own way (rules above).
 _TIMED_OPS = ("recv", "recvfrom", "send", "sendto", "accept", "connect")
 
 
@@ -85,7 +105,7 @@ def is_numeric_ip(host):
 
 
 def check_addr(addr):
-    # Board ports read the address with mp_obj_get_array_fixed_n(addr, 2, ...).
+    # mp_obj_get_array_fixed_n(addr, 2, ...) on both boards (rules above).
     if not isinstance(addr, (tuple, list)) or len(addr) != 2:
         raise TypeError("requested length 2 but object has length %d" % _len(addr))
     if not isinstance(addr[0], str):
@@ -106,6 +126,9 @@ class Board:
 
     name = "board"
     has_fileno = False
+    max_socket_args = 3  # constructor arguments
+    setsockopt_warning = None  # what setsockopt prints for an option it lacks
+    failed_connect_errno = None  # Linux errno of a connect after a failed one
     # Linux errno -> this board's errno number (absent: the same number).
     errno_map = {}
     # lwIP pcb limits: {SOCK_DGRAM: n, SOCK_STREAM: n}; None for no limit.
@@ -131,12 +154,11 @@ class Board:
         if op in _TIMED_OPS and code in (_L.EAGAIN, _L.ETIMEDOUT, _L.EINPROGRESS):
             return OSError(self.timeout_error(op, sock._timeout))
         if code == _L.ECONNREFUSED:
-            # lwIP reports a RST answering the SYN as ERR_RST: ECONNRESET
-            # (PLATFORMS.md: refusal is ECONNRESET on rp2 and ESP32).
+            # lwIP reports a RST answering the SYN as ERR_RST: ECONNRESET on both
+            # boards (rp2_socket.py, esp32_socket.py).
             code = _L.ECONNRESET
         elif code == _LINUX_EPIPE:
-            # lwIP has no EPIPE: writing to a connection the peer reset or closed
-            # is ERR_RST/ERR_CLSD -> ECONNRESET/ENOTCONN. Guess: ENOTCONN.
+            # lwIP has no EPIPE (rules above): a guess, ENOTCONN.
             code = _L.ENOTCONN
         return OSError(self.errno(code))
 
@@ -162,12 +184,13 @@ class StandinSocket(io.IOBase):
     board = None  # set by the board's subclass
 
     def __init__(self, *args, **kwargs):
-        # Board constructors take positional arguments only (mp_arg_check_num with
-        # n_kw not allowed): keywords raise TypeError.
         if kwargs:
             raise TypeError("function doesn't take keyword arguments")
-        if len(args) > 3:
-            raise TypeError("function expected at most 3 arguments, got %d" % len(args))
+        if len(args) > self.board.max_socket_args:
+            raise TypeError(
+                "function expected at most %d arguments, got %d"
+                % (self.board.max_socket_args, len(args))
+            )
         self._af = args[0] if len(args) > 0 else AF_INET
         self._type = args[1] if len(args) > 1 else SOCK_STREAM
         self._proto = args[2] if len(args) > 2 else 0
@@ -222,8 +245,7 @@ class StandinSocket(io.IOBase):
 
     def setsockopt(self, level, option, value):
         if option not in self.board.sockopts:
-            # Both modsocket.c and modlwip.c print this and carry on.
-            print("Warning: lwip.setsockopt() option not implemented")
+            print(self.board.setsockopt_warning)  # and carries on
             return
         self._options.append((level, option, value))
         if self._real is not None:
@@ -248,8 +270,8 @@ class StandinSocket(io.IOBase):
 
     def connect(self, addr):
         check_addr(addr)
-        if self._connect_failed and self.board.connect_failure_latches:
-            raise OSError(self.board.errno(_L.ECONNRESET))
+        if self._connect_failed and self.board.failed_connect_errno is not None:
+            raise OSError(self.board.errno(self.board.failed_connect_errno))
         family, ip = self.board.connect_address(addr[0], addr[1], self)
         real = self._ensure_real(family)
         try:
@@ -273,10 +295,7 @@ class StandinSocket(io.IOBase):
         real = self._ensure_real(family)
         return self._do("sendto", real.sendto, data, self._real_addr(ip, addr[1]))
 
-    # Since v1.26 recv/recvfrom take flags, MSG_PEEK and MSG_DONTWAIT (lwIP:
-    # extmod/modlwip.c lwip_socket_recv/recvfrom; esp32: modsocket.c socket_recv ->
-    # _socket_read_data, which gives up at once on MSG_DONTWAIT). The numbers are the
-    # unix port's, so the flags reach the real socket; the layer uses the names only.
+    # recv/recvfrom flags: see the rules above and each board's module.
     def recv(self, n, flags=0):
         return self._do(_op(flags, "recv"), self._ensure_real().recv, n, flags)
 
