@@ -44,6 +44,9 @@ _MASK64 = (1 << 64) - 1
 # the largest datagram read in one piece: recv allocates its size, and a
 # board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
 _MAX_DATAGRAM = 2048 if sys.implementation.name == "micropython" else 16384 + 512
+# a non-blocking socket with nothing to do: EAGAIN (Linux, BSD), EINPROGRESS
+# (Linux, newlib); CPython's BlockingIOError carries EAGAIN too
+_BLOCK = (11, 35, 115, 119)
 # dropped[] indexes
 BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
 
@@ -52,12 +55,9 @@ def _u16(n):
     return n.to_bytes(2, "big")
 
 
-def _vec8(b):
-    return bytes((len(b),)) + b
-
-
-def _vec16(b):
-    return _u16(len(b)) + b
+def _vec(b, size=2):
+    """`b` after its length in `size` bytes (a TLS vector)."""
+    return len(b).to_bytes(size, "big") + b
 
 
 def alert_error(number, sent=False, dtls=None):
@@ -210,7 +210,7 @@ class Dtls:
         self._wseq[epoch] = seq + 1
         es = _u16(epoch) + seq.to_bytes(6, "big")
         if not epoch:
-            return bytes((ctype,)) + _V + es + _vec16(data)
+            return bytes((ctype,)) + _V + es + _vec(data)
         cid = self.tx_cid or b""
         if cid:  # RFC 9146: the real type inside, a placeholder-led aad
             data = data + bytes((ctype,))
@@ -221,7 +221,7 @@ class Dtls:
             body = self._cbc.seal(k, data, aad)
         else:
             body = es + k[0].seal(k[1] + es, data, aad)
-        return bytes((ctype,)) + _V + es + cid + _vec16(body)
+        return bytes((ctype,)) + _V + es + cid + _vec(body)
 
     def _msg(self, mtype, body):
         """A handshake message (unfragmented header), added to the transcript."""
@@ -467,10 +467,10 @@ class Dtls:
         ext = _u16(_EXT_EMS) + b"\0\0"
         if self.want_cid:
             self.rx_cid = b""  # we need none: the server tells sessions apart
-            ext += _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
+            ext += _u16(_EXT_CID) + _vec(_vec(self.rx_cid, 1))
         sid = self._session[1] if self._session else b""
-        body = _V + self._cr + _vec8(sid) + _vec8(cookie) + _vec16(suites) + b"\x01\x00"
-        body += _vec16(ext)
+        body = _V + self._cr + _vec(sid, 1) + _vec(cookie, 1) + _vec(suites) + b"\x01\x00"
+        body += _vec(ext)
         self._send_flight([(_HS, self._msg(_CH, body), 0)])
 
     def _handle(self, mtype, body, before):
@@ -502,7 +502,7 @@ class Dtls:
         elif mtype == _SKE and state == 1:
             pass  # a PSK identity hint: we have one identity
         elif mtype == _SHD and state == 1:
-            flight = [(_HS, self._msg(_CKE, _vec16(self._identity)), 0)]
+            flight = [(_HS, self._msg(_CKE, _vec(self._identity)), 0)]
             self._derive()  # after the ClientKeyExchange: EMS hashes it
             self._send_flight(self._change_cipher(flight))
             self._state = 2
@@ -548,7 +548,7 @@ class Dtls:
             try:
                 self._sock.send(out.pop(0))
             except OSError as e:
-                if not _would_block(e):  # a lost datagram is resent by the timer
+                if e.args[0] not in _BLOCK:  # a lost datagram is resent by the timer
                     raise alert_error("send", e)
 
     def _pump(self):
@@ -556,7 +556,7 @@ class Dtls:
         try:
             data = self._sock.recv(_MAX_DATAGRAM)
         except OSError as e:
-            if _would_block(e):
+            if e.args[0] in _BLOCK:
                 return False
             raise alert_error("receive", e)
         try:
@@ -642,7 +642,7 @@ class Dtls:
         """The session for a later resumption (client), or None."""
         if not self.done or self.server or not self._sid:
             return None
-        return bytes((1 + self._ems,)) + _u16(self.suite) + _vec8(self._sid) + self._master
+        return bytes((1 + self._ems,)) + _u16(self.suite) + _vec(self._sid, 1) + self._master
 
     def session_resumed(self):
         return self.done and self.resumed
@@ -662,9 +662,3 @@ class Dtls:
         if self._cbc:
             return 13 + cid + 16 + 32 + 16
         return 13 + cid + 24 - (self.suite == CCM_8) * 8
-
-
-def _would_block(e):
-    # EAGAIN (Linux, BSD), EINPROGRESS (Linux, newlib); CPython's
-    # BlockingIOError carries EAGAIN too
-    return e.args and e.args[0] in (11, 35, 115, 119)
