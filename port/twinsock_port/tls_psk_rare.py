@@ -1,5 +1,5 @@
-# The rarely used parts of the PSK engine (tls_psk_core), loaded on first use:
-# a session to resume, and a handshake message that came in fragments.
+# The rarely used parts of the PSK engine (tls_psk), loaded on first use:
+# a session to resume, and a handshake message too big for one datagram.
 
 
 def parse_session(blob):
@@ -25,3 +25,14 @@ def reassemble(dtls, mseq, length, foff, frag):
         return None
     dtls._frag = None
     return f[1]
+
+
+def fragments(message, room):
+    """Handshake `message` as fragments of at most `room` body bytes each."""
+    whole = message[12:]
+    parts = []
+    for off in range(0, len(whole), room):
+        piece = whole[off : off + room]
+        head = off.to_bytes(3, "big") + len(piece).to_bytes(3, "big")
+        parts.append(message[:6] + head + piece)
+    return parts

@@ -1,19 +1,21 @@
-# The server side of twinsock's DTLS-PSK core (tls_psk_core), for tests and
+# The server side of twinsock's DTLS-PSK core (tls_psk), for tests and
 # host use: loaded only when a server session starts, so a device's client
 # never pays for it. A stateless HelloVerifyRequest cookie first, then the full
 # or (from a session id it keeps) abbreviated handshake.
-from twinsock_port.tls_psk_core import _V, Dtls, _u16, _vec
+from twinsock_port.tls_psk import _V, Dtls, _u16, _vec
 from twinsock_port.tls_psk_crypto import equal, hmac, random
 
-# as in tls_psk_core (its const() names are no module attributes on MicroPython)
+# as in tls_psk (its const() names are no module attributes on MicroPython)
 _HS, _CH, _SH, _HVR, _SHD, _CKE, _FIN, _EXT_CID = 22, 1, 2, 3, 14, 16, 20, 54
 
 _CACHE = {}  # session id -> (suite, master secret), the last few
 
 
 class Server(Dtls):
+    server = True
+
     def __init__(self, *args, **kw):
-        super().__init__(True, *args, **kw)
+        super().__init__(*args, **kw)
         self._secret = random(16)
 
     def _cookie(self, client_random):

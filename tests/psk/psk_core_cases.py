@@ -1,11 +1,12 @@
-"""The PSK engine's protocol core (tls_psk_core) between two in-memory
+"""The PSK engine's protocol core (tls_psk) between two in-memory
 endpoints: the handshake, retransmission, reassembly and the record checks.
 Plain functions that run on CPython (test_core.py) and on the MicroPython
 interpreter (the same file, run by micropython)."""
 
 import time
 
-from twinsock_port import tls_psk_core as core
+from twinsock_port import tls_psk as core
+from twinsock_port.tls_psk_server import Server
 
 ID = b"device-1"
 KEY = bytes(range(16))
@@ -20,10 +21,8 @@ def sleep_ms(ms):
 
 
 def endpoints(suite=None, cid=False, key=KEY, identity=ID, session=None, mtu=1400):
-    client = core.Dtls(
-        False, identity, key, [suite] if suite else None, TIMEOUTS, mtu, cid, session
-    )
-    server = core.new(True, ID, KEY, None, TIMEOUTS, mtu, True, None, b"10.0.0.1:5683")
+    client = core.Dtls(identity, key, [suite] if suite else None, TIMEOUTS, mtu, cid, session)
+    server = Server(ID, KEY, None, TIMEOUTS, mtu, True, None, b"10.0.0.1:5683")
     return client, server
 
 

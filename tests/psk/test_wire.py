@@ -8,7 +8,7 @@ import struct
 import subprocess
 
 import psk_core_cases as cases
-from twinsock_port import tls_psk_core as core
+from twinsock_port import tls_psk as core
 
 CLIENT = (bytes([127, 0, 0, 1]), 50000)
 SERVER = (bytes([127, 0, 0, 1]), 5684)
