@@ -108,16 +108,20 @@ def Engine(
         raise alert_error("cert")
     if getattr(config, "version", 0) == 7:
         raise alert_error("1.3")
+    cid = bool(getattr(config, "use_connection_id", False))
     cls = Dtls
     if server_side:
-        from twinsock_port.tls_psk_server import Server as cls
+        from twinsock_port import tls_psk_server
+
+        cls = tls_psk_server.CidServer if cid else tls_psk_server.Server
+    elif cid:
+        from twinsock_port.tls_psk_cid import CidDtls as cls
     engine = cls(
         security.identity,
         security.key,
         getattr(config, "ciphersuites", None),
         handshake_timeouts or (1000, 60000),
         mtu,
-        bool(getattr(config, "use_connection_id", False)),
         session,
         client_id or b"",
     )
@@ -131,11 +135,13 @@ def Engine(
 
 
 class Dtls:
-    """One DTLS 1.2 PSK session. `session`: bytes from a previous session()
-    to resume (client). `cid`: offer/accept a Connection ID (RFC 9146)."""
+    """One DTLS 1.2 PSK session, the client's side. `session`: bytes from a
+    previous session() to resume. With a Connection ID (RFC 9146): CidDtls
+    (tls_psk_cid)."""
 
     name = "twinsock-psk"
     server = False  # tls_psk_server's Server: True
+    want_cid = False  # offer/accept a Connection ID: tls_psk_cid's classes
 
     def __init__(
         self,
@@ -144,7 +150,6 @@ class Dtls:
         suites=None,
         timeouts=(1000, 60000),
         mtu=1400,
-        cid=False,
         session=None,
         client_id=b"",
     ):
@@ -172,7 +177,6 @@ class Dtls:
         self.closed = False  # the peer sent close_notify
         self.resumed = False
         self.suite = None
-        self.want_cid = cid
         self.tx_cid = None  # the peer's CID: carried by the records we send
         self.rx_cid = None  # ours: carried by the records we receive
         self._client_id = client_id
@@ -205,16 +209,13 @@ class Dtls:
 
     # -- records out ---------------------------------------------------------
 
-    def _seal(self, ctype, data, epoch):
+    def _seal(self, ctype, data, epoch, cid=b""):
+        """A record; `cid`: the peer's Connection ID (tls_psk_cid)."""
         seq = self._wseq[epoch]
         self._wseq[epoch] = seq + 1
         es = _u16(epoch) + seq.to_bytes(6, "big")
         if not epoch:
             return bytes((ctype,)) + _V + es + _vec(data)
-        cid = self.tx_cid or b""
-        if cid:  # RFC 9146: the real type inside, a placeholder-led aad
-            data = data + bytes((ctype,))
-            ctype = _CID
         aad = self._aad(ctype, es, cid, len(data))
         k = self._wkeys
         if self._cbc:
@@ -402,17 +403,9 @@ class Dtls:
             data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
         if data is None:
             return None
-        if rtype == _CID:  # RFC 9146 inner plaintext: content, real type, zeros
-            data = bytes(data).rstrip(b"\0")
-            if not data:
-                return None
-            return data[-1], data[:-1]
         return rtype, data
 
     def _aad(self, rtype, es, cid, n):
-        if rtype == _CID:
-            # RFC 9146 section 5: placeholder, tls12_cid, cid_length, tls12_cid, ...
-            return b"\xff" * 8 + bytes((25, len(cid), 25)) + _V + es + cid + _u16(n)
         return es + bytes((rtype,)) + _V + _u16(n)
 
     def _handshake_records(self, body):
@@ -628,12 +621,6 @@ class Dtls:
         except NetError:
             pass
 
-    def adopt(self, sock):
-        """Carry on the session over `sock` (a new socket, maybe a new source
-        port): the peer finds it by its Connection ID."""
-        self._sock = sock
-        self._closed = False
-
     def session(self):
         """The session for a later resumption (client), or None."""
         if not self.done or self.server or not self._sid:
@@ -642,10 +629,6 @@ class Dtls:
 
     def session_resumed(self):
         return self.done and self.resumed
-
-    def connection_id(self):
-        """The CID the peer gave us, when one was negotiated."""
-        return self.tx_cid if self.done else None
 
     def cipher(self):
         return NAMES.get(self.suite) if self.done else None

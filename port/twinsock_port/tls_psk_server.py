@@ -1,8 +1,10 @@
-# The server side of twinsock's DTLS-PSK core (tls_psk), for tests and
-# host use: loaded only when a server session starts, so a device's client
-# never pays for it. A stateless HelloVerifyRequest cookie first, then the full
-# or (from a session id it keeps) abbreviated handshake.
+# The server side of twinsock's DTLS-PSK engine (tls_psk), for tests and host
+# use: loaded only when a server session starts, so a device's client never
+# pays for it. A stateless HelloVerifyRequest cookie first, then the full or
+# (from a session id it keeps) abbreviated handshake. CidServer: with a
+# Connection ID (RFC 9146).
 from twinsock_port.tls_psk import _V, Dtls, _u16, _vec
+from twinsock_port.tls_psk_cid import Cid
 from twinsock_port.tls_psk_crypto import equal, hmac, random
 
 # as in tls_psk (its const() names are no module attributes on MicroPython)
@@ -93,3 +95,7 @@ class Server(Dtls):
             self._done()
         else:
             self._fail(10)
+
+
+class CidServer(Cid, Server):
+    pass

@@ -6,7 +6,8 @@ interpreter (the same file, run by micropython)."""
 import time
 
 from twinsock_port import tls_psk as core
-from twinsock_port.tls_psk_server import Server
+from twinsock_port.tls_psk_cid import CidDtls
+from twinsock_port.tls_psk_server import CidServer
 
 ID = b"device-1"
 KEY = bytes(range(16))
@@ -21,8 +22,9 @@ def sleep_ms(ms):
 
 
 def endpoints(suite=None, cid=False, key=KEY, identity=ID, session=None, mtu=1400):
-    client = core.Dtls(identity, key, [suite] if suite else None, TIMEOUTS, mtu, cid, session)
-    server = Server(ID, KEY, None, TIMEOUTS, mtu, True, None, b"10.0.0.1:5683")
+    cls = CidDtls if cid else core.Dtls
+    client = cls(identity, key, [suite] if suite else None, TIMEOUTS, mtu, session)
+    server = CidServer(ID, KEY, None, TIMEOUTS, mtu, None, b"10.0.0.1:5683")
     return client, server
 
 
@@ -102,7 +104,7 @@ def test_cid_record_additional_data_follows_rfc9146():
     es = b"\x00\x01" + b"\x00\x00\x00\x00\x00\x07"
     cid = b"\xa1\xa2\xa3\xa4\xa5\xa6"
     want = b"\xff" * 8 + b"\x19\x06\x19" + b"\xfe\xfd" + es + cid + b"\x00\x20"
-    assert core.Dtls._aad(None, 25, es, cid, 32) == want
+    assert CidDtls._aad(None, 25, es, cid, 32) == want
 
 
 def test_resumption_abbreviated_handshake():

@@ -16,12 +16,11 @@ class CoreServer:
     the Connection ID (RFC 9146 6: the peer address then follows the record)."""
 
     def __init__(self, cid=True, key=PSK_KEY, limit_s=30):
-        from twinsock_port.tls_psk_server import Server
+        from twinsock_port.tls_psk_server import CidServer, Server
 
-        self._make = lambda addr: Server(
+        self._make = lambda addr: (CidServer if cid else Server)(
             PSK_IDENTITY.encode(),
             bytes.fromhex(key),
-            cid=cid,
             client_id=("%s:%d" % addr).encode(),
         )
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
