@@ -22,10 +22,10 @@ try:
 except ImportError:  # CPython: const(x) is x
     const = int
 
-CCM_8 = 0xC0A8
-CCM = 0xC0A4
-CBC_SHA256 = 0x00AE
-NAMES = {CCM_8: "PSK-AES128-CCM8", CCM: "PSK-AES128-CCM", CBC_SHA256: "PSK-AES128-CBC-SHA256"}
+_CCM_8 = const(0xC0A8)
+_CBC_SHA256 = const(0x00AE)
+# the suites, first choice first: CCM-8, CCM, CBC-SHA256
+NAMES = {_CCM_8: "PSK-AES128-CCM8", 0xC0A4: "PSK-AES128-CCM", _CBC_SHA256: "PSK-AES128-CBC-SHA256"}
 
 _V = b"\xfe\xfd"  # DTLS 1.2
 _CCS = const(20)
@@ -42,19 +42,17 @@ _CKE = const(16)
 _FIN = const(20)
 _EXT_CID = const(54)
 _EXT_EMS = const(23)  # extended master secret (RFC 7627): tinydtls insists on it
-_MASK64 = (1 << 64) - 1
 # the largest datagram read in one piece: recv allocates its size, and a
 # board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
 _MAX_DATAGRAM = 2048 if sys.implementation.name == "micropython" else 16384 + 512
 # a non-blocking socket with nothing to do: EAGAIN (Linux, BSD), EINPROGRESS
 # (Linux, newlib); CPython's BlockingIOError carries EAGAIN too
 _BLOCK = (11, 35, 115, 119)
-# dropped[] indexes
-BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3
-
-
-def _u16(n):
-    return n.to_bytes(2, "big")
+# dropped[] indexes: bad MAC, replayed, too old, wrong epoch (or CID)
+_BAD_MAC = const(0)
+_REPLAYED = const(1)
+_TOO_OLD = const(2)
+_WRONG_EPOCH = const(3)
 
 
 def _vec(b, size=2):
@@ -159,7 +157,7 @@ class Dtls:
         self._psk = bytes(key)
         # (loops, not comprehensions: on MicroPython each of those is a function)
         self.suites = []
-        for s in suites or (CCM_8, CCM, CBC_SHA256):
+        for s in suites or (_CCM_8, 0xC0A4, _CBC_SHA256):
             if s in NAMES:
                 self.suites.append(s)
         if not self.suites:
@@ -213,7 +211,7 @@ class Dtls:
         """A record; `cid`: the peer's Connection ID (tls_psk_cid)."""
         seq = self._wseq[epoch]
         self._wseq[epoch] = seq + 1
-        es = _u16(epoch) + seq.to_bytes(6, "big")
+        es = epoch.to_bytes(2, "big") + seq.to_bytes(6, "big")
         if not epoch:
             return bytes((ctype,)) + _V + es + _vec(data)
         aad = self._aad(ctype, es, cid, len(data))
@@ -229,7 +227,7 @@ class Dtls:
         seq = self._tx_msg
         self._tx_msg = seq + 1
         n = len(body).to_bytes(3, "big")
-        m = bytes((mtype,)) + n + _u16(seq) + b"\0\0\0" + n + body
+        m = bytes((mtype,)) + n + seq.to_bytes(2, "big") + b"\0\0\0" + n + body
         self._hs += m
         return m
 
@@ -281,19 +279,19 @@ class Dtls:
         cr, sr = self._cr, self._sr
         if self._master is None:
             n = len(self._psk)
-            pms = _u16(n) + bytes(n) + _u16(n) + self._psk
+            pms = n.to_bytes(2, "big") + bytes(n) + n.to_bytes(2, "big") + self._psk
             if self._ems:  # RFC 7627 4: over the transcript up to ClientKeyExchange
                 self._master = prf(pms, b"extended master secret", sha256(self._hs), 48)
             else:
                 self._master = prf(pms, b"master secret", cr + sr, 48)
-        if self.suite == CBC_SHA256:
+        if self.suite == _CBC_SHA256:
             from twinsock_port import tls_psk_cbc
 
             self._cbc = tls_psk_cbc
             client, server = tls_psk_cbc.keys(self._master, sr, cr)
         else:
             kb = prf(self._master, b"key expansion", sr + cr, 40)
-            tag = 8 if self.suite == CCM_8 else 16
+            tag = 8 if self.suite == _CCM_8 else 16
             client = (Ccm(kb[:16], tag), kb[32:36])
             server = (Ccm(kb[16:32], tag), kb[36:40])
         self._wkeys, self._next_rkeys = (server, client) if self.server else (client, server)
@@ -323,7 +321,7 @@ class Dtls:
             head = 13
             if rtype == _CID:
                 if not self.rx_cid:
-                    self.dropped[WRONG_EPOCH] += 1
+                    self.dropped[_WRONG_EPOCH] += 1
                     return
                 cid = self.rx_cid
                 head += len(cid)
@@ -334,7 +332,7 @@ class Dtls:
             if nxt > end or data[pos + 1] != 0xFE:
                 return
             if rtype == _CID and data[pos + 11 : pos + 11 + len(cid)] != cid:
-                self.dropped[WRONG_EPOCH] += 1
+                self.dropped[_WRONG_EPOCH] += 1
             else:
                 self._record(rtype, data[pos + 3 : pos + 11], data[pos + head : nxt], cid)
             pos = nxt
@@ -343,7 +341,7 @@ class Dtls:
         epoch = es[0] << 8 | es[1]
         seq = int.from_bytes(es[2:], "big")
         if epoch != self._repoch:
-            self.dropped[WRONG_EPOCH] += 1
+            self.dropped[_WRONG_EPOCH] += 1
             if epoch == 1 and not self.done and self._wepoch and self._flight:
                 # the peer is past the handshake: our last flight's answer, its
                 # CCS, was lost (a resumed server waiting on the client's)
@@ -351,22 +349,22 @@ class Dtls:
             return
         off = self._rmax - seq
         if off >= 64:
-            self.dropped[TOO_OLD] += 1
+            self.dropped[_TOO_OLD] += 1
             return
         if off >= 0 and self._rbits >> off & 1:
-            self.dropped[REPLAYED] += 1
+            self.dropped[_REPLAYED] += 1
             return
         if epoch:
             plain = self._open(rtype, es, body, cid)
             if plain is None:
-                self.dropped[BAD_MAC] += 1
+                self.dropped[_BAD_MAC] += 1
                 if not self.done:
                     # our peer derived other keys: a different PSK
                     self._fail(20)
                 return
             rtype, body = plain
         if off < 0:
-            self._rbits = (self._rbits << -off | 1) & _MASK64
+            self._rbits = (self._rbits << -off | 1) & 0xFFFFFFFFFFFFFFFF
             self._rmax = seq
         else:
             self._rbits |= 1 << off
@@ -397,7 +395,7 @@ class Dtls:
         if self._cbc:
             data = self._cbc.open_(k, body, self, rtype, es, cid)
         else:
-            n = len(body) - 24 + (self.suite == CCM_8) * 8
+            n = len(body) - 24 + (self.suite == _CCM_8) * 8
             if n < 0:
                 return None
             data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
@@ -406,7 +404,7 @@ class Dtls:
         return rtype, data
 
     def _aad(self, rtype, es, cid, n):
-        return es + bytes((rtype,)) + _V + _u16(n)
+        return es + bytes((rtype,)) + _V + n.to_bytes(2, "big")
 
     def _handshake_records(self, body):
         pos = 0
@@ -440,7 +438,7 @@ class Dtls:
             self._rx_msg += 1
             n = length.to_bytes(3, "big")
             before = len(self._hs)
-            self._hs += bytes((mtype,)) + n + _u16(mseq) + b"\0\0\0" + n + message
+            self._hs += bytes((mtype,)) + n + mseq.to_bytes(2, "big") + b"\0\0\0" + n + message
             try:
                 self._handle(mtype, bytes(message), before)
             except (IndexError, ValueError):
@@ -451,12 +449,12 @@ class Dtls:
     def _client_hello(self, cookie):
         suites = b""
         for s in self.suites:
-            suites += _u16(s)
+            suites += s.to_bytes(2, "big")
         suites += b"\x00\xff"  # + SCSV (RFC 5746)
-        ext = _u16(_EXT_EMS) + b"\0\0"
+        ext = b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
         if self.want_cid:
             self.rx_cid = b""  # we need none: the server tells sessions apart
-            ext += _u16(_EXT_CID) + _vec(_vec(self.rx_cid, 1))
+            ext += b"\0\x36" + _vec(_vec(self.rx_cid, 1))  # connection_id (54)
         sid = self._session[1] if self._session else b""
         body = _V + self._cr + _vec(sid, 1) + _vec(cookie, 1) + _vec(suites) + b"\x01\x00"
         body += _vec(ext)
@@ -478,16 +476,11 @@ class Dtls:
             self.suite = suite
             self._sid = sid
             self._extensions(body[at + 3 :])
-            s = self._session
-            if s and sid and s[1] == sid and s[0] == suite:
-                if s[3] != self._ems:  # RFC 7627 5.3: the same session, the same secret
-                    self._fail(40)
-                self._master = s[2]
-                self.resumed = True
-                self._derive()
-                self._state = 2  # the server's CCS + Finished come next
-            else:
-                self._state = 1
+            self._state = 1
+            if self._session:
+                from twinsock_port.tls_psk_rare import resume
+
+                resume(self)
         elif mtype == _SKE and state == 1:
             pass  # a PSK identity hint: we have one identity
         elif mtype == _SHD and state == 1:
@@ -625,7 +618,12 @@ class Dtls:
         """The session for a later resumption (client), or None."""
         if not self.done or self.server or not self._sid:
             return None
-        return bytes((1 + self._ems,)) + _u16(self.suite) + _vec(self._sid, 1) + self._master
+        return (
+            bytes((1 + self._ems,))
+            + self.suite.to_bytes(2, "big")
+            + _vec(self._sid, 1)
+            + self._master
+        )
 
     def session_resumed(self):
         return self.done and self.resumed
@@ -640,4 +638,4 @@ class Dtls:
         cid = len(self.tx_cid) + 1 if self.tx_cid else 0
         if self._cbc:
             return 13 + cid + 16 + 32 + 16
-        return 13 + cid + 24 - (self.suite == CCM_8) * 8
+        return 13 + cid + 24 - (self.suite == _CCM_8) * 8

@@ -3,7 +3,7 @@
 # this code. Cid goes before Dtls (or tls_psk_server's Server) in a class's
 # bases: it wraps the records that carry a CID and gives the engine calls that
 # only a CID session has (connection_id, adopt).
-from twinsock_port.tls_psk import _V, Dtls, _u16
+from twinsock_port.tls_psk import _V, Dtls
 
 _CID = 25  # tls12_cid, the content type of a record with a CID
 
@@ -20,7 +20,9 @@ class Cid:
     def _aad(self, rtype, es, cid, n):
         if rtype == _CID:
             # RFC 9146 section 5: placeholder, tls12_cid, cid_length, tls12_cid, ...
-            return b"\xff" * 8 + bytes((_CID, len(cid), _CID)) + _V + es + cid + _u16(n)
+            return (
+                b"\xff" * 8 + bytes((_CID, len(cid), _CID)) + _V + es + cid + n.to_bytes(2, "big")
+            )
         return Dtls._aad(self, rtype, es, cid, n)
 
     def _open(self, rtype, es, body, cid):

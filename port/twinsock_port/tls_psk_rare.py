@@ -13,6 +13,19 @@ def parse_session(blob):
     return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]), blob[0] == 2)
 
 
+def resume(dtls):
+    """After the ServerHello: when the server took up our session, its keys,
+    and its CCS + Finished come next (state 2)."""
+    s = dtls._session
+    if dtls._sid and s[1] == dtls._sid and s[0] == dtls.suite:
+        if s[3] != dtls._ems:  # RFC 7627 5.3: the same session, the same secret
+            dtls._fail(40)
+        dtls._master = s[2]
+        dtls.resumed = True
+        dtls._derive()
+        dtls._state = 2
+
+
 def reassemble(dtls, mseq, length, foff, frag):
     """The whole message once every fragment of `mseq` is in, else None."""
     f = dtls._frag

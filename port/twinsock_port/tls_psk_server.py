@@ -3,12 +3,12 @@
 # pays for it. A stateless HelloVerifyRequest cookie first, then the full or
 # (from a session id it keeps) abbreviated handshake. CidServer: with a
 # Connection ID (RFC 9146).
-from twinsock_port.tls_psk import _V, Dtls, _u16, _vec
+from twinsock_port.tls_psk import _V, Dtls, _vec
 from twinsock_port.tls_psk_cid import Cid
 from twinsock_port.tls_psk_crypto import equal, hmac, random
 
 # as in tls_psk (its const() names are no module attributes on MicroPython)
-_HS, _CH, _SH, _HVR, _SHD, _CKE, _FIN, _EXT_CID = 22, 1, 2, 3, 14, 16, 20, 54
+_HS, _CH, _SH, _HVR, _SHD, _CKE, _FIN = 22, 1, 2, 3, 14, 16, 20
 
 _CACHE = {}  # session id -> (suite, master secret), the last few
 
@@ -58,7 +58,7 @@ class Server(Dtls):
             if self._ems:
                 ext += b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
             if self.rx_cid:
-                ext += _u16(_EXT_CID) + _vec(_vec(self.rx_cid, 1))
+                ext += b"\0\x36" + _vec(_vec(self.rx_cid, 1))
             if ext:
                 ext = _vec(ext)
             cached = _CACHE.get(bytes(sid)) if sid else None
@@ -68,7 +68,7 @@ class Server(Dtls):
                 self.resumed = True
             else:
                 self._sid = random(32)
-            sh = _V + self._sr + _vec(self._sid, 1) + _u16(suite) + b"\0" + ext
+            sh = _V + self._sr + _vec(self._sid, 1) + suite.to_bytes(2, "big") + b"\0" + ext
             flight = [(_HS, self._msg(_SH, sh), 0)]
             if self.resumed:
                 self._derive()
