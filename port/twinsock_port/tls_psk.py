@@ -311,8 +311,9 @@ class Dtls:
     # -- records in ----------------------------------------------------------
 
     def feed(self, data):
-        """Take one datagram from the peer. Raises TLSError on a fatal alert
-        or a failed handshake."""
+        """Take one datagram from the peer: its records, each checked (epoch,
+        replay window, MAC) before it counts. Raises TLSError on a fatal
+        alert or a failed handshake."""
         pos = 0
         end = len(data)
         while pos + 13 <= end:
@@ -331,63 +332,63 @@ class Dtls:
             nxt = pos + head + n
             if nxt > end or data[pos + 1] != 0xFE:
                 return
-            if rtype == _CID and data[pos + 11 : pos + 11 + len(cid)] != cid:
-                self.dropped[_WRONG_EPOCH] += 1
-            else:
-                self._record(rtype, data[pos + 3 : pos + 11], data[pos + head : nxt], cid)
+            es = data[pos + 3 : pos + 11]
+            body = data[pos + head : nxt]
+            other = rtype == _CID and data[pos + 11 : pos + 11 + len(cid)] != cid
             pos = nxt
-
-    def _record(self, rtype, es, body, cid):
-        epoch = es[0] << 8 | es[1]
-        seq = int.from_bytes(es[2:], "big")
-        if epoch != self._repoch:
-            self.dropped[_WRONG_EPOCH] += 1
-            if epoch == 1 and not self.done and self._wepoch and self._flight:
-                # the peer is past the handshake: our last flight's answer, its
-                # CCS, was lost (a resumed server waiting on the client's)
-                self._send_flight()
-            return
-        off = self._rmax - seq
-        if off >= 64:
-            self.dropped[_TOO_OLD] += 1
-            return
-        if off >= 0 and self._rbits >> off & 1:
-            self.dropped[_REPLAYED] += 1
-            return
-        if epoch:
-            plain = self._open(rtype, es, body, cid)
-            if plain is None:
-                self.dropped[_BAD_MAC] += 1
-                if not self.done:
-                    # our peer derived other keys: a different PSK
-                    self._fail(20)
-                return
-            rtype, body = plain
-        if off < 0:
-            self._rbits = (self._rbits << -off | 1) & 0xFFFFFFFFFFFFFFFF
-            self._rmax = seq
-        else:
-            self._rbits |= 1 << off
-        if rtype == _APP:
-            if self.done and len(body):
-                self.app.append(body)
-        elif rtype == _HS:
-            self._handshake_records(body)
-        elif rtype == _CCS:
-            if self._next_rkeys is not None and self._repoch == 0:
-                self._rkeys = self._next_rkeys
-                self._next_rkeys = None
-                self._repoch = 1
-                self._rmax = -1
-                self._rbits = 0
-        elif rtype == _ALERT and len(body) >= 2:
-            if body[1] == 0:
-                self.closed = True
-                if not self.done:
-                    raise alert_error(0)
-            elif body[0] == 2 or not self.done:
-                self.tcur = None
-                raise alert_error(body[1], False, self)
+            if other:  # a record of another connection (its CID is not ours)
+                self.dropped[_WRONG_EPOCH] += 1
+                continue
+            epoch = es[0] << 8 | es[1]
+            if epoch != self._repoch:
+                self.dropped[_WRONG_EPOCH] += 1
+                if epoch == 1 and not self.done and self._wepoch and self._flight:
+                    # the peer is past the handshake: our last flight's answer,
+                    # its CCS, was lost (a resumed server waiting on the client's)
+                    self._send_flight()
+                continue
+            seq = int.from_bytes(es[2:], "big")
+            off = self._rmax - seq
+            if off >= 64:
+                self.dropped[_TOO_OLD] += 1
+                continue
+            if off >= 0 and self._rbits >> off & 1:
+                self.dropped[_REPLAYED] += 1
+                continue
+            if epoch:
+                plain = self._open(rtype, es, body, cid)
+                if plain is None:
+                    self.dropped[_BAD_MAC] += 1
+                    if not self.done:
+                        # our peer derived other keys: a different PSK
+                        self._fail(20)
+                    continue
+                rtype, body = plain
+            if off < 0:
+                self._rbits = (self._rbits << -off | 1) & 0xFFFFFFFFFFFFFFFF
+                self._rmax = seq
+            else:
+                self._rbits |= 1 << off
+            if rtype == _APP:
+                if self.done and len(body):
+                    self.app.append(body)
+            elif rtype == _HS:
+                self._handshake_records(body)
+            elif rtype == _CCS:
+                if self._next_rkeys is not None and self._repoch == 0:
+                    self._rkeys = self._next_rkeys
+                    self._next_rkeys = None
+                    self._repoch = 1
+                    self._rmax = -1
+                    self._rbits = 0
+            elif rtype == _ALERT and len(body) >= 2:
+                if body[1] == 0:
+                    self.closed = True
+                    if not self.done:
+                        raise alert_error(0)
+                elif body[0] == 2 or not self.done:
+                    self.tcur = None
+                    raise alert_error(body[1], False, self)
 
     def _open(self, rtype, es, body, cid):
         """(content type, plaintext) of a protected record, or None."""
