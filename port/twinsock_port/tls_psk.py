@@ -60,13 +60,12 @@ def _vec(b, size=2):
     return len(b).to_bytes(size, "big") + b
 
 
-def alert_error(number, sent=False, dtls=None):
-    """The error for an alert the peer sent (or we sent, with `sent`) to
-    `dtls`, or another failure tls_psk_alert names: its words (and
-    tls_rare's) are loaded only then."""
+def alert_error(*args):
+    """tls_psk_alert.error(number, sent=False, dtls=None): the error for an
+    alert or another failure, its words (and tls_rare's) loaded only then."""
     from twinsock_port.tls_psk_alert import error
 
-    return error(number, sent, dtls)
+    return error(*args)
 
 
 def features():
@@ -243,7 +242,8 @@ class Dtls:
                 self.started = ticks_ms()
                 self.tcur = self.tmin
                 self.deadline = ticks_add(self.started, self.tmin)
-        room = max(self.mtu - 13 - 12 - 64 - 8, 32)
+        # a record's and a message's headers, the worst protection, a CID
+        room = max(self.mtu - 97, 32)
         dgram = b""
         for ctype, body, epoch in self._flight:
             parts = (body,)
@@ -280,10 +280,10 @@ class Dtls:
         if self._master is None:
             n = len(self._psk)
             pms = n.to_bytes(2, "big") + bytes(n) + n.to_bytes(2, "big") + self._psk
-            if self._ems:  # RFC 7627 4: over the transcript up to ClientKeyExchange
-                self._master = prf(pms, b"extended master secret", sha256(self._hs), 48)
-            else:
-                self._master = prf(pms, b"master secret", cr + sr, 48)
+            # RFC 7627 4: the extended one over the transcript up to ClientKeyExchange
+            ems = self._ems
+            label = b"extended master secret" if ems else b"master secret"
+            self._master = prf(pms, label, sha256(self._hs) if ems else cr + sr, 48)
         if self.suite == _CBC_SHA256:
             from twinsock_port import tls_psk_cbc
 
@@ -634,9 +634,12 @@ class Dtls:
 
     def record_overhead(self):
         """Bytes a record adds to its payload (worst case)."""
-        if not self.done:
-            return None
-        cid = len(self.tx_cid) + 1 if self.tx_cid else 0
-        if self._cbc:
-            return 13 + cid + 16 + 32 + 16
-        return 13 + cid + 24 - (self.suite == _CCM_8) * 8
+        if self.done:
+            # header (+ CID and its type byte); CBC: IV, MAC, padding; CCM:
+            # explicit nonce and a 16- or 8-byte tag
+            cid = self.tx_cid
+            return (
+                13
+                + (len(cid) + 1 if cid else 0)
+                + (64 if self._cbc else 24 - (self.suite == _CCM_8) * 8)
+            )
