@@ -165,7 +165,6 @@ class Dtls:
         # wait of tmax has run out too, the handshake fails ETIMEDOUT
         self.tmin, self.tmax = timeouts
         self.tcur = None  # the current wait; None: no flight in the air
-        self.deadline = self.started = 0
         self.mtu = mtu
         self.out = []  # datagrams to send, oldest first
         self.app = []  # application records received, oldest first
@@ -185,11 +184,10 @@ class Dtls:
         self._sid = b""
         self._master = None
         self._ems = False  # both sides sent the extended_master_secret extension
-        self._cr = self._sr = None
         self._state = 0  # see _client/_server: which message comes next
         self._wseq = [0, 0]
         self._wepoch = 0
-        self._wkeys = self._rkeys = self._next_rkeys = None
+        self._next_rkeys = None  # the peer's keys, taken up at its CCS
         self._cbc = None  # tls_psk_cbc, when that suite is negotiated
         self._repoch = 0
         self._rmax = -1
@@ -454,8 +452,10 @@ class Dtls:
         suites += b"\x00\xff"  # + SCSV (RFC 5746)
         ext = b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
         if self.want_cid:
-            self.rx_cid = b""  # we need none: the server tells sessions apart
-            ext += b"\0\x36" + _vec(_vec(self.rx_cid, 1))  # connection_id (54)
+            # connection_id (54) with an empty CID of ours: we need none, the
+            # server tells sessions apart
+            self.rx_cid = b""
+            ext += b"\0\x36\0\x01\0"
         sid = self._session[1] if self._session else b""
         body = _V + self._cr + _vec(sid, 1) + _vec(cookie, 1) + _vec(suites) + b"\x01\x00"
         body += _vec(ext)
