@@ -74,5 +74,5 @@ def test_readme_feature_table_matches_features(column, tmp_path):
 
 def test_readme_table_is_read():
     table = readme_table()
-    assert all(len(table[column]) == 9 for column in COLUMNS)
+    assert all(len(table[column]) == 11 for column in COLUMNS)
     assert sys.implementation.name == "cpython"

@@ -41,7 +41,7 @@ package(
         "tls_psk.py",
         "tls_psk_alert.py",
         "tls_psk_cbc.py",
-        "tls_psk_core.py",
+        "tls_psk_cid.py",
         "tls_psk_crypto.py",
         "tls_psk_rare.py",
         "tls_psk_select.py",

@@ -332,7 +332,12 @@ def poll(sockets, timeout_ms):
 
 
 def features():
-    """What the running platform really has, as booleans."""
+    """What the running platform really has, as booleans. The names of the
+    public contract (ipv6 ... dane, server) say what every socket kind the
+    platform serves has; dtls_server, psk_session_resumption and
+    psk_connection_id say what one kind has (docs/TLS_ENGINES.md)."""
+    import sys
+
     from twinsock import platform
 
     have = net.get().features()
@@ -344,4 +349,19 @@ def features():
     names = "ipv6 server dtls_server tls dtls psk session_resumption connection_id dane"
     for name in names.split():
         out[name] = bool(have.get(name, False))
+    # psk_*: a DTLS-PSK socket that asks for it gets it. Unless the application
+    # registered an engine, one the platform's engine cannot serve so gets
+    # twinsock's own (port/twinsock_port/tls_psk_select.py), which has both and
+    # runs where its primitives are: cryptolib on MicroPython, `cryptography`
+    # on CPython (asked here without loading that engine).
+    own = False
+    if not platform.tls_engine_registered():
+        try:
+            __import__("cryptolib" if sys.implementation.name == "micropython" else "cryptography")
+            own = True
+        except ImportError:
+            pass
+    dtls_psk = out["dtls"] and out["psk"]
+    for name in ("session_resumption", "connection_id"):
+        out["psk_" + name] = own or (dtls_psk and out[name])
     return out

@@ -1,11 +1,645 @@
-# twinsock's own DTLS 1.2 PSK engine, in the shape of the other TLS engines
-# (see docs/TLS_ENGINES.md): tls_psk_core's Dtls over a connected,
-# non-blocking platform UDP socket. Runs on MicroPython (cryptolib + hashlib)
-# and CPython (cryptography): it brings LwM2M's CCM-8, Connection ID and
-# session resumption to stock firmware. The code is in tls_psk_core.
-from twinsock_port.tls_psk_core import NAMES, Engine, features  # noqa: F401
+# twinsock's own DTLS 1.2 PSK engine (RFC 6347, RFC 4279, RFC 6655, RFC 9146),
+# in the shape of the other TLS engines (docs/TLS_ENGINES.md): Engine(),
+# features() and ciphersuites(). It runs on MicroPython (cryptolib + hashlib)
+# and CPython (cryptography) and brings LwM2M's CCM-8, Connection ID and
+# session resumption to stock firmware. Its Dtls is the protocol: with no
+# socket it does no I/O (feed() it each datagram that arrives, send what
+# collects in `out`, call dtls_handle_timeout() when dtls_timeout_ms() reaches
+# 0); given a connected non-blocking UDP socket (as Engine() does) it reads
+# from and sends on that socket itself. Client here; the server (for tests and
+# host use) is tls_psk_server's. Suites: PSK with AES-128-CCM-8 (LwM2M's),
+# AES-128-CCM and AES-128-CBC-SHA256. Records a peer must not see delivered
+# (bad MAC, replay, too old, wrong epoch) are dropped and counted in `dropped`.
+import sys
+
+from twinsock.clock import ticks_add, ticks_diff, ticks_ms
+from twinsock.errors import MessageTruncated, NetError
+
+from twinsock_port.tls_psk_crypto import Ccm, equal, prf, random, sha256
+
+try:
+    from micropython import const
+except ImportError:  # CPython: const(x) is x
+    const = int
+
+_CCM_8 = const(0xC0A8)
+_CBC_SHA256 = const(0x00AE)
+# the suites, first choice first: CCM-8, CCM, CBC-SHA256
+NAMES = {_CCM_8: "PSK-AES128-CCM8", 0xC0A4: "PSK-AES128-CCM", _CBC_SHA256: "PSK-AES128-CBC-SHA256"}
+
+_V = b"\xfe\xfd"  # DTLS 1.2
+_CCS = const(20)
+_ALERT = const(21)
+_HS = const(22)
+_APP = const(23)
+_CID = const(25)
+_CH = const(1)
+_SH = const(2)
+_HVR = const(3)
+_SKE = const(12)
+_SHD = const(14)
+_CKE = const(16)
+_FIN = const(20)
+_EXT_CID = const(54)
+_EXT_EMS = const(23)  # extended master secret (RFC 7627): tinydtls insists on it
+# the largest datagram read in one piece: recv allocates its size, and a
+# board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
+_MAX_DATAGRAM = 2048 if sys.implementation.name == "micropython" else 16384 + 512
+# a non-blocking socket with nothing to do: EAGAIN (Linux, BSD), EINPROGRESS
+# (Linux, newlib); CPython's BlockingIOError carries EAGAIN too
+_BLOCK = (11, 35, 115, 119)
+# dropped[] indexes: bad MAC, replayed, too old, wrong epoch (or CID)
+_BAD_MAC = const(0)
+_REPLAYED = const(1)
+_TOO_OLD = const(2)
+_WRONG_EPOCH = const(3)
+
+
+def _vec(b, size=2):
+    """`b` after its length in `size` bytes (a TLS vector)."""
+    return len(b).to_bytes(size, "big") + b
+
+
+def alert_error(*args):
+    """tls_psk_alert.error(number, sent=False, dtls=None): the error for an
+    alert or another failure, its words (and tls_rare's) loaded only then."""
+    from twinsock_port.tls_psk_alert import error
+
+    return error(*args)
+
+
+def features():
+    return {
+        "tls": False,
+        "dtls": True,
+        "psk": True,
+        "session_resumption": True,
+        "connection_id": True,
+        "dane": False,
+    }
 
 
 def ciphersuites():
     """The IANA ids of the suites this engine speaks, sorted."""
     return sorted(NAMES)
+
+
+def Engine(
+    sock,
+    config,
+    dtls=True,
+    server_side=False,
+    server_hostname=None,
+    session=None,
+    handshake_timeouts=None,
+    mtu=1400,
+    client_id=None,
+    pending_datagram=None,
+):
+    """A DTLS 1.2 PSK session (Dtls; tls_psk_server's Server, loaded then,
+    with `server_side`) over `sock`."""
+    security = config.security
+    if not dtls:
+        raise alert_error("tls")
+    if not hasattr(security, "identity"):
+        raise alert_error("cert")
+    if getattr(config, "version", 0) == 7:
+        raise alert_error("1.3")
+    cid = bool(getattr(config, "use_connection_id", False))
+    cls = Dtls
+    if server_side:
+        from twinsock_port import tls_psk_server
+
+        cls = tls_psk_server.CidServer if cid else tls_psk_server.Server
+    elif cid:
+        from twinsock_port.tls_psk_cid import CidDtls as cls
+    engine = cls(
+        security.identity,
+        security.key,
+        getattr(config, "ciphersuites", None),
+        handshake_timeouts or (1000, 60000),
+        mtu,
+        session,
+        client_id or b"",
+    )
+    engine._sock = sock
+    try:
+        if pending_datagram:
+            engine.feed(bytes(pending_datagram))
+    finally:
+        engine._flush()
+    return engine
+
+
+class Dtls:
+    """One DTLS 1.2 PSK session, the client's side. `session`: bytes from a
+    previous session() to resume. With a Connection ID (RFC 9146): CidDtls
+    (tls_psk_cid)."""
+
+    name = "twinsock-psk"
+    server = False  # tls_psk_server's Server: True
+    want_cid = False  # offer/accept a Connection ID: tls_psk_cid's classes
+
+    def __init__(
+        self,
+        identity,
+        key,
+        suites=None,
+        timeouts=(1000, 60000),
+        mtu=1400,
+        session=None,
+        client_id=b"",
+    ):
+        self._sock = None  # tls_psk's connected UDP socket; None: the caller sends `out`
+        self._closed = False  # close() was called
+        self._identity = bytes(identity)
+        self._psk = bytes(key)
+        # (loops, not comprehensions: on MicroPython each of those is a function)
+        self.suites = []
+        for s in suites or (_CCM_8, 0xC0A4, _CBC_SHA256):
+            if s in NAMES:
+                self.suites.append(s)
+        if not self.suites:
+            raise alert_error("suites", suites)
+        # the retransmission timer: wait tmin, then double up to tmax; when a
+        # wait of tmax has run out too, the handshake fails ETIMEDOUT
+        self.tmin, self.tmax = timeouts
+        self.tcur = None  # the current wait; None: no flight in the air
+        self.mtu = mtu
+        self.out = []  # datagrams to send, oldest first
+        self.app = []  # application records received, oldest first
+        self.dropped = [0, 0, 0, 0]
+        self.done = False
+        self.closed = False  # the peer sent close_notify
+        self.resumed = False
+        self.suite = None
+        self.tx_cid = None  # the peer's CID: carried by the records we send
+        self.rx_cid = None  # ours: carried by the records we receive
+        self._client_id = client_id
+        self._session = None
+        if session and not self.server:
+            from twinsock_port.tls_psk_rare import parse_session
+
+            self._session = parse_session(session)
+        self._sid = b""
+        self._master = None
+        self._ems = False  # both sides sent the extended_master_secret extension
+        self._state = 0  # see _client/_server: which message comes next
+        self._wseq = [0, 0]
+        self._wepoch = 0
+        self._next_rkeys = None  # the peer's keys, taken up at its CCS
+        self._cbc = None  # tls_psk_cbc, when that suite is negotiated
+        self._repoch = 0
+        self._rmax = -1
+        self._rbits = 0
+        self._tx_msg = 0
+        self._rx_msg = 0
+        self._frag = None  # [message_seq, body, bytes still missing]: tls_psk_rare
+        self._hs = bytearray()  # the handshake transcript
+        self._flight = []  # (content type, body, epoch) of our flight in the air
+        self._trigger = -1  # the peer's message_seq whose repeat means "resend"
+        if not self.server:
+            self._cr = random(32)
+            self._client_hello(b"")
+
+    # -- records out ---------------------------------------------------------
+
+    def _seal(self, ctype, data, epoch, cid=b""):
+        """A record; `cid`: the peer's Connection ID (tls_psk_cid)."""
+        seq = self._wseq[epoch]
+        self._wseq[epoch] = seq + 1
+        es = epoch.to_bytes(2, "big") + seq.to_bytes(6, "big")
+        if not epoch:
+            return bytes((ctype,)) + _V + es + _vec(data)
+        aad = self._aad(ctype, es, cid, len(data))
+        k = self._wkeys
+        if self._cbc:
+            body = self._cbc.seal(k, data, aad)
+        else:
+            body = es + k[0].seal(k[1] + es, data, aad)
+        return bytes((ctype,)) + _V + es + cid + _vec(body)
+
+    def _msg(self, mtype, body):
+        """A handshake message (unfragmented header), added to the transcript."""
+        seq = self._tx_msg
+        self._tx_msg = seq + 1
+        n = len(body).to_bytes(3, "big")
+        m = bytes((mtype,)) + n + seq.to_bytes(2, "big") + b"\0\0\0" + n + body
+        self._hs += m
+        return m
+
+    def _send_flight(self, flight=None, timed=True):
+        """Send `flight` (None: resend ours in the air), every record with a
+        fresh sequence number, in as few datagrams as the MTU allows; `timed`:
+        start the retransmission timer."""
+        if flight is not None:
+            self._flight = flight
+            self._trigger = self._rx_msg - 1
+            self.tcur = None
+            if timed:
+                self.started = ticks_ms()
+                self.tcur = self.tmin
+                self.deadline = ticks_add(self.started, self.tmin)
+        # a record's and a message's headers, the worst protection, a CID
+        room = max(self.mtu - 97, 32)
+        dgram = b""
+        for ctype, body, epoch in self._flight:
+            parts = (body,)
+            if ctype == _HS and len(body) - 12 > room:
+                from twinsock_port.tls_psk_rare import fragments
+
+                parts = fragments(body, room)
+            for part in parts:
+                record = self._seal(ctype, part, epoch)
+                if dgram and len(dgram) + len(record) > self.mtu:
+                    self.out.append(dgram)
+                    dgram = b""
+                dgram += record
+        if dgram:
+            self.out.append(dgram)
+
+    def dtls_timeout_ms(self):
+        """ms until dtls_handle_timeout() is due (0: due now), None: no flight in the air."""
+        if self.tcur is None:
+            return None
+        left = ticks_diff(self.deadline, ticks_ms())
+        return left if left > 0 else 0
+
+    def _fail(self, number, error=None):
+        """Send fatal alert `number` and raise."""
+        self.out.append(self._seal(_ALERT, bytes((2, number)), self._wepoch))
+        self.tcur = None
+        raise error or alert_error(number, True, self)
+
+    # -- keys ----------------------------------------------------------------
+
+    def _derive(self):
+        cr, sr = self._cr, self._sr
+        if self._master is None:
+            n = len(self._psk)
+            pms = n.to_bytes(2, "big") + bytes(n) + n.to_bytes(2, "big") + self._psk
+            # RFC 7627 4: the extended one over the transcript up to ClientKeyExchange
+            ems = self._ems
+            label = b"extended master secret" if ems else b"master secret"
+            self._master = prf(pms, label, sha256(self._hs) if ems else cr + sr, 48)
+        if self.suite == _CBC_SHA256:
+            from twinsock_port import tls_psk_cbc
+
+            self._cbc = tls_psk_cbc
+            client, server = tls_psk_cbc.keys(self._master, sr, cr)
+        else:
+            kb = prf(self._master, b"key expansion", sr + cr, 40)
+            tag = 8 if self.suite == _CCM_8 else 16
+            client = (Ccm(kb[:16], tag), kb[32:36])
+            server = (Ccm(kb[16:32], tag), kb[36:40])
+        self._wkeys, self._next_rkeys = (server, client) if self.server else (client, server)
+
+    def _finished(self, server_side, transcript):
+        label = b"server finished" if server_side else b"client finished"
+        return prf(self._master, label, sha256(transcript), 12)
+
+    def _change_cipher(self, flight):
+        """Append CCS + Finished (epoch 1) to `flight`."""
+        flight.append((_CCS, b"\x01", 0))
+        self._wepoch = 1
+        fin = self._msg(_FIN, self._finished(self.server, self._hs))
+        flight.append((_HS, fin, 1))
+        return flight
+
+    # -- records in ----------------------------------------------------------
+
+    def feed(self, data):
+        """Take one datagram from the peer: its records, each checked (epoch,
+        replay window, MAC) before it counts. Raises TLSError on a fatal
+        alert or a failed handshake."""
+        pos = 0
+        end = len(data)
+        while pos + 13 <= end:
+            rtype = data[pos]
+            cid = b""
+            head = 13
+            if rtype == _CID:
+                if not self.rx_cid:
+                    self.dropped[_WRONG_EPOCH] += 1
+                    return
+                cid = self.rx_cid
+                head += len(cid)
+            if pos + head > end:
+                return
+            n = data[pos + head - 2] << 8 | data[pos + head - 1]
+            nxt = pos + head + n
+            if nxt > end or data[pos + 1] != 0xFE:
+                return
+            es = data[pos + 3 : pos + 11]
+            body = data[pos + head : nxt]
+            other = rtype == _CID and data[pos + 11 : pos + 11 + len(cid)] != cid
+            pos = nxt
+            if other:  # a record of another connection (its CID is not ours)
+                self.dropped[_WRONG_EPOCH] += 1
+                continue
+            epoch = es[0] << 8 | es[1]
+            if epoch != self._repoch:
+                self.dropped[_WRONG_EPOCH] += 1
+                if epoch == 1 and not self.done and self._wepoch and self._flight:
+                    # the peer is past the handshake: our last flight's answer,
+                    # its CCS, was lost (a resumed server waiting on the client's)
+                    self._send_flight()
+                continue
+            seq = int.from_bytes(es[2:], "big")
+            off = self._rmax - seq
+            if off >= 64:
+                self.dropped[_TOO_OLD] += 1
+                continue
+            if off >= 0 and self._rbits >> off & 1:
+                self.dropped[_REPLAYED] += 1
+                continue
+            if epoch:
+                plain = self._open(rtype, es, body, cid)
+                if plain is None:
+                    self.dropped[_BAD_MAC] += 1
+                    if not self.done:
+                        # our peer derived other keys: a different PSK
+                        self._fail(20)
+                    continue
+                rtype, body = plain
+            if off < 0:
+                self._rbits = (self._rbits << -off | 1) & 0xFFFFFFFFFFFFFFFF
+                self._rmax = seq
+            else:
+                self._rbits |= 1 << off
+            if rtype == _APP:
+                if self.done and len(body):
+                    self.app.append(body)
+            elif rtype == _HS:
+                self._handshake_records(body)
+            elif rtype == _CCS:
+                if self._next_rkeys is not None and self._repoch == 0:
+                    self._rkeys = self._next_rkeys
+                    self._next_rkeys = None
+                    self._repoch = 1
+                    self._rmax = -1
+                    self._rbits = 0
+            elif rtype == _ALERT and len(body) >= 2:
+                if body[1] == 0:
+                    self.closed = True
+                    if not self.done:
+                        raise alert_error(0)
+                elif body[0] == 2 or not self.done:
+                    self.tcur = None
+                    raise alert_error(body[1], False, self)
+
+    def _open(self, rtype, es, body, cid):
+        """(content type, plaintext) of a protected record, or None."""
+        k = self._rkeys
+        if self._cbc:
+            data = self._cbc.open_(k, body, self, rtype, es, cid)
+        else:
+            n = len(body) - 24 + (self.suite == _CCM_8) * 8
+            if n < 0:
+                return None
+            data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
+        if data is None:
+            return None
+        return rtype, data
+
+    def _aad(self, rtype, es, cid, n):
+        return es + bytes((rtype,)) + _V + n.to_bytes(2, "big")
+
+    def _handshake_records(self, body):
+        pos = 0
+        while pos + 12 <= len(body):
+            mtype = body[pos]
+            length = int.from_bytes(body[pos + 1 : pos + 4], "big")
+            mseq = body[pos + 4] << 8 | body[pos + 5]
+            foff = int.from_bytes(body[pos + 6 : pos + 9], "big")
+            flen = int.from_bytes(body[pos + 9 : pos + 12], "big")
+            frag = body[pos + 12 : pos + 12 + flen]
+            pos += 12 + flen
+            if len(frag) != flen or foff + flen > length:
+                return
+            if self.server and self._state == 0 and mtype == _CH:
+                self._rx_msg = mseq  # stateless until the cookie matches
+            if mseq < self._rx_msg:
+                if mseq == self._trigger and self._flight:
+                    # the peer repeats the flight ours answered: ours was lost
+                    self._send_flight()
+                continue
+            if mseq > self._rx_msg:
+                continue  # ahead of a lost message: the peer sends its flight again
+            if foff == 0 and flen == length:
+                message = frag
+            else:
+                from twinsock_port.tls_psk_rare import reassemble
+
+                message = reassemble(self, mseq, length, foff, frag)
+                if message is None:
+                    continue
+            self._rx_msg += 1
+            n = length.to_bytes(3, "big")
+            before = len(self._hs)
+            self._hs += bytes((mtype,)) + n + mseq.to_bytes(2, "big") + b"\0\0\0" + n + message
+            try:
+                self._handle(mtype, bytes(message), before)
+            except (IndexError, ValueError):
+                self._fail(50)  # decode_error
+
+    # -- the handshake -------------------------------------------------------
+
+    def _client_hello(self, cookie):
+        suites = b""
+        for s in self.suites:
+            suites += s.to_bytes(2, "big")
+        suites += b"\x00\xff"  # + SCSV (RFC 5746)
+        ext = b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
+        if self.want_cid:
+            # connection_id (54) with an empty CID of ours: we need none, the
+            # server tells sessions apart
+            self.rx_cid = b""
+            ext += b"\0\x36\0\x01\0"
+        sid = self._session[1] if self._session else b""
+        body = _V + self._cr + _vec(sid, 1) + _vec(cookie, 1) + _vec(suites) + b"\x01\x00"
+        body += _vec(ext)
+        self._send_flight([(_HS, self._msg(_CH, body), 0)])
+
+    def _handle(self, mtype, body, before):
+        """The client's side of the handshake (tls_psk_server: the server's)."""
+        state = self._state
+        if mtype == _HVR and state == 0:
+            self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
+            self._client_hello(body[3 : 3 + body[2]])
+        elif mtype == _SH and state == 0:
+            self._sr = body[2:34]
+            sid = body[35 : 35 + body[34]]
+            at = 35 + body[34]
+            suite = body[at] << 8 | body[at + 1]
+            if suite not in self.suites:
+                self._fail(47)
+            self.suite = suite
+            self._sid = sid
+            self._extensions(body[at + 3 :])
+            self._state = 1
+            if self._session:
+                from twinsock_port.tls_psk_rare import resume
+
+                resume(self)
+        elif mtype == _SKE and state == 1:
+            pass  # a PSK identity hint: we have one identity
+        elif mtype == _SHD and state == 1:
+            flight = [(_HS, self._msg(_CKE, _vec(self._identity)), 0)]
+            self._derive()  # after the ClientKeyExchange: EMS hashes it
+            self._send_flight(self._change_cipher(flight))
+            self._state = 2
+        elif mtype == _FIN and state == 2 and self._repoch == 1:
+            if not equal(body, self._finished(True, self._hs[:before])):
+                self._fail(51)
+            if self.resumed:
+                self._send_flight(self._change_cipher([]), False)
+            self._done()
+        else:
+            self._fail(10)
+
+    def _extensions(self, exts):
+        """Take the peer's CID from its hello's extensions; True when it sent
+        renegotiation_info (RFC 5746)."""
+        pos = 2
+        secure = False
+        while pos + 4 <= len(exts):
+            etype = exts[pos] << 8 | exts[pos + 1]
+            n = exts[pos + 2] << 8 | exts[pos + 3]
+            data = exts[pos + 4 : pos + 4 + n]
+            pos += 4 + n
+            if etype == _EXT_CID and self.want_cid and data:
+                self.tx_cid = bytes(data[1 : 1 + data[0]]) or None
+                if self.server:
+                    self.rx_cid = random(6)
+            secure |= etype == 0xFF01
+            self._ems |= etype == _EXT_EMS
+        return secure
+
+    def _done(self):
+        self.done = True
+        self.tcur = None
+        # what only the handshake needed: heap, and no PSK kept past its use
+        self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
+
+    # -- the engine interface (tls.py) ----------------------------------------
+
+    def _flush(self):
+        """Send what collects in `out` on our socket (none: the caller does)."""
+        out = self.out
+        while out and self._sock:
+            try:
+                self._sock.send(out.pop(0))
+            except OSError as e:
+                if e.args[0] not in _BLOCK:  # a lost datagram is resent by the timer
+                    raise alert_error("send", e)
+
+    def _pump(self):
+        """Take one datagram from our socket; False when none is waiting."""
+        try:
+            data = self._sock.recv(_MAX_DATAGRAM)
+        except OSError as e:
+            if e.args[0] in _BLOCK:
+                return False
+            raise alert_error("receive", e)
+        try:
+            self.feed(data)
+        except NetError as e:
+            if getattr(e, "alert", None) != 0:
+                raise
+            # a close during the handshake: the fatal alert behind it says why
+            raise alert_error("late", data, self)
+        finally:
+            self._flush()  # our answer, or the alert that ends the session
+        return True
+
+    def handshake_step(self):
+        while not self.done:
+            if not self._pump():
+                return "read"
+        return None
+
+    def dtls_handle_timeout(self):
+        """The retransmission timer ran out: resend our flight, or raise
+        ETIMEDOUT after the longest wait."""
+        try:
+            if self.dtls_timeout_ms() != 0:
+                return
+            now = ticks_ms()
+            if self.tcur >= self.tmax:
+                self.tcur = None
+                raise alert_error(None, (ticks_diff(now, self.started), self._wepoch > 0))
+            self.tcur = min(self.tcur * 2, self.tmax)
+            self.deadline = ticks_add(now, self.tcur)
+            self._send_flight()
+        finally:
+            self._flush()
+
+    def recv_into(self, buf, nbytes=0):
+        while not self.app:
+            if self.closed:
+                return 0
+            if not self._pump():
+                return None
+        record = self.app.pop(0)
+        n = min(nbytes or len(buf), len(record))
+        buf[:n] = record[:n]
+        if len(record) > n:
+            raise MessageTruncated(n)
+        return n
+
+    def pending(self):
+        return len(self.app[0]) if self.app else 0
+
+    def send(self, data):
+        if self._closed:
+            raise alert_error("closed")
+        if not self.done:
+            raise alert_error("early")
+        if len(data) > 16384:
+            raise alert_error("size", len(data))
+        self.out.append(self._seal(_APP, bytes(data), 1))
+        self._flush()
+        return len(data)
+
+    def close(self):
+        """close_notify when the session is up; never blocks."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.done and not self.closed:
+            self.out.append(self._seal(_ALERT, b"\1\0", 1))  # close_notify
+        self.closed = True
+        try:
+            self._flush()
+        except NetError:
+            pass
+
+    def session(self):
+        """The session for a later resumption (client), or None."""
+        if not self.done or self.server or not self._sid:
+            return None
+        return (
+            bytes((1 + self._ems,))
+            + self.suite.to_bytes(2, "big")
+            + _vec(self._sid, 1)
+            + self._master
+        )
+
+    def session_resumed(self):
+        return self.done and self.resumed
+
+    def cipher(self):
+        return NAMES.get(self.suite) if self.done else None
+
+    def record_overhead(self):
+        """Bytes a record adds to its payload (worst case)."""
+        if self.done:
+            # header (+ CID and its type byte); CBC: IV, MAC, padding; CCM:
+            # explicit nonce and a 16- or 8-byte tag
+            cid = self.tx_cid
+            return (
+                13
+                + (len(cid) + 1 if cid else 0)
+                + (64 if self._cbc else 24 - (self.suite == _CCM_8) * 8)
+            )

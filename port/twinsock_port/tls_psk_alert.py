@@ -1,4 +1,4 @@
-# The words for the PSK engine's failures (tls_psk_core): loaded only when a
+# The words for the PSK engine's failures (tls_psk): loaded only when a
 # handshake fails or a configuration does not fit the engine, so a session
 # that works never holds these strings. Alert names and the messages every
 # engine shares come from tls_rare; here only what is the PSK engine's own.
@@ -36,7 +36,7 @@ def error(number, sent=False, dtls=None):
     from twinsock_port import tls_rare
 
     if number == "suites":
-        from twinsock_port.tls_psk_core import NAMES
+        from twinsock_port.tls_psk import NAMES
 
         tls_rare.pick_suites(sent, 1, NAMES.values(), "the DTLS-PSK engine")
     if number is None:  # DTLS drops what it cannot decrypt, with no alert

@@ -1,4 +1,4 @@
-# PSK-AES128-CBC-SHA256 records for the PSK engine (tls_psk_core), loaded only
+# PSK-AES128-CBC-SHA256 records for the PSK engine (tls_psk), loaded only
 # when that suite is negotiated: LwM2M's CCM-8 sessions never hold this code.
 # AES-CBC is the platform's: cryptolib on MicroPython, `cryptography` on CPython.
 import sys

@@ -76,19 +76,16 @@ else:
             self._tag = tag
             self._ecb = _aes(self._key, 1)  # 1: MODE_ECB
 
-        def seal(self, nonce, data, aad):
-            return self._ccm(nonce, data, aad, None)
-
         def open(self, nonce, data, aad):
             """The plaintext, or None when the tag does not match."""
             n = len(data) - self._tag
             if n < 0:
                 return None
-            return self._ccm(nonce, memoryview(data)[:n], aad, memoryview(data)[n:])
+            return self.seal(nonce, memoryview(data)[:n], aad, memoryview(data)[n:])
 
-        def _ccm(self, nonce, data, aad, tag):
-            """Seal `data` (tag None: ciphertext + tag) or open it (the
-            plaintext, or None when it does not match `tag`)."""
+        def seal(self, nonce, data, aad, tag=None):
+            """Ciphertext + tag; given the `tag` of ciphertext `data` (open()),
+            the plaintext, or None when it does not match."""
             size = 15 - len(nonce)  # L: bytes of the length field
             n = len(data)
             # counter blocks A_0 .. A_k encrypted: S_0 then the key stream

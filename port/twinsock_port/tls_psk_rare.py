@@ -1,5 +1,5 @@
-# The rarely used parts of the PSK engine (tls_psk_core), loaded on first use:
-# a session to resume, and a handshake message that came in fragments.
+# The rarely used parts of the PSK engine (tls_psk), loaded on first use:
+# a session to resume, and a handshake message too big for one datagram.
 
 
 def parse_session(blob):
@@ -11,6 +11,19 @@ def parse_session(blob):
     if len(blob) != 4 + n + 48:
         return None
     return (blob[1] << 8 | blob[2], bytes(blob[4 : 4 + n]), bytes(blob[4 + n :]), blob[0] == 2)
+
+
+def resume(dtls):
+    """After the ServerHello: when the server took up our session, its keys,
+    and its CCS + Finished come next (state 2)."""
+    s = dtls._session
+    if dtls._sid and s[1] == dtls._sid and s[0] == dtls.suite:
+        if s[3] != dtls._ems:  # RFC 7627 5.3: the same session, the same secret
+            dtls._fail(40)
+        dtls._master = s[2]
+        dtls.resumed = True
+        dtls._derive()
+        dtls._state = 2
 
 
 def reassemble(dtls, mseq, length, foff, frag):
@@ -25,3 +38,14 @@ def reassemble(dtls, mseq, length, foff, frag):
         return None
     dtls._frag = None
     return f[1]
+
+
+def fragments(message, room):
+    """Handshake `message` as fragments of at most `room` body bytes each."""
+    whole = message[12:]
+    parts = []
+    for off in range(0, len(whole), room):
+        piece = whole[off : off + room]
+        head = off.to_bytes(3, "big") + len(piece).to_bytes(3, "big")
+        parts.append(message[:6] + head + piece)
+    return parts

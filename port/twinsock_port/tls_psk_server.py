@@ -1,19 +1,23 @@
-# The server side of twinsock's DTLS-PSK core (tls_psk_core), for tests and
-# host use: loaded only when a server session starts, so a device's client
-# never pays for it. A stateless HelloVerifyRequest cookie first, then the full
-# or (from a session id it keeps) abbreviated handshake.
-from twinsock_port.tls_psk_core import _V, Dtls, _u16, _vec8, _vec16
+# The server side of twinsock's DTLS-PSK engine (tls_psk), for tests and host
+# use: loaded only when a server session starts, so a device's client never
+# pays for it. A stateless HelloVerifyRequest cookie first, then the full or
+# (from a session id it keeps) abbreviated handshake. CidServer: with a
+# Connection ID (RFC 9146).
+from twinsock_port.tls_psk import _V, Dtls, _vec
+from twinsock_port.tls_psk_cid import Cid
 from twinsock_port.tls_psk_crypto import equal, hmac, random
 
-# as in tls_psk_core (its const() names are no module attributes on MicroPython)
-_HS, _CH, _SH, _HVR, _SHD, _CKE, _FIN, _EXT_CID = 22, 1, 2, 3, 14, 16, 20, 54
+# as in tls_psk (its const() names are no module attributes on MicroPython)
+_HS, _CH, _SH, _HVR, _SHD, _CKE, _FIN = 22, 1, 2, 3, 14, 16, 20
 
 _CACHE = {}  # session id -> (suite, master secret), the last few
 
 
 class Server(Dtls):
+    server = True
+
     def __init__(self, *args, **kw):
-        super().__init__(True, *args, **kw)
+        super().__init__(*args, **kw)
         self._secret = random(16)
 
     def _cookie(self, client_random):
@@ -34,7 +38,7 @@ class Server(Dtls):
             at += 1 + body[at]
             self._tx_msg = self._rx_msg - 1  # RFC 6347 4.2.2: answer in step
             if not equal(cookie, self._cookie(cr)):
-                hvr = self._msg(_HVR, _V + _vec8(self._cookie(cr)))
+                hvr = self._msg(_HVR, _V + _vec(self._cookie(cr), 1))
                 self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
                 self.out.append(self._seal(_HS, hvr, 0))
                 return
@@ -54,9 +58,9 @@ class Server(Dtls):
             if self._ems:
                 ext += b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
             if self.rx_cid:
-                ext += _u16(_EXT_CID) + _vec16(_vec8(self.rx_cid))
+                ext += b"\0\x36" + _vec(_vec(self.rx_cid, 1))
             if ext:
-                ext = _vec16(ext)
+                ext = _vec(ext)
             cached = _CACHE.get(bytes(sid)) if sid else None
             if cached and cached[0] == suite and cached[2] == self._ems:
                 self._sid = bytes(sid)
@@ -64,7 +68,7 @@ class Server(Dtls):
                 self.resumed = True
             else:
                 self._sid = random(32)
-            sh = _V + self._sr + _vec8(self._sid) + _u16(suite) + b"\0" + ext
+            sh = _V + self._sr + _vec(self._sid, 1) + suite.to_bytes(2, "big") + b"\0" + ext
             flight = [(_HS, self._msg(_SH, sh), 0)]
             if self.resumed:
                 self._derive()
@@ -91,3 +95,7 @@ class Server(Dtls):
             self._done()
         else:
             self._fail(10)
+
+
+class CidServer(Cid, Server):
+    pass

@@ -171,6 +171,24 @@ def test_dtls_session_resumption(peer):
         check_echo(s, b"resumed")
 
 
+def test_dtls_psk_session_resumption(peer):
+    # a DTLS-PSK socket that asks for resumption gets an engine that resumes
+    # wherever features() says psk_session_resumption (on MicroPython twinsock's
+    # own engine, although the platform's cannot: session_resumption is False)
+    config = psk_config(peer, session_resumption_buffer=bytearray(2048))
+    require("psk_session_resumption")
+    with connected(peer, config, "dtls_psk_echo") as s:
+        assert s.get_opt(twinsock.OPT_SESSION_RESUMED) is False
+        check_echo(s)
+        s.close()  # close() + connect() of the same object resumes too
+        s.connect("localhost", peer.port("dtls_psk_echo"))
+        assert s.get_opt(twinsock.OPT_SESSION_RESUMED) is True
+        check_echo(s, b"after close and connect")
+    with connected(peer, config, "dtls_psk_echo") as s:
+        assert s.get_opt(twinsock.OPT_SESSION_RESUMED) is True
+        check_echo(s, b"resumed from the buffer")
+
+
 # -- options ---------------------------------------------------------------------------
 
 

@@ -1,15 +1,19 @@
-"""The PSK engine's protocol core (tls_psk_core) between two in-memory
+"""The PSK engine's protocol core (tls_psk) between two in-memory
 endpoints: the handshake, retransmission, reassembly and the record checks.
 Plain functions that run on CPython (test_core.py) and on the MicroPython
 interpreter (the same file, run by micropython)."""
 
 import time
 
-from twinsock_port import tls_psk_core as core
+from twinsock_port import tls_psk as core
+from twinsock_port.tls_psk_cid import CidDtls
+from twinsock_port.tls_psk_server import CidServer
 
 ID = b"device-1"
 KEY = bytes(range(16))
 TIMEOUTS = (1000, 60000)
+CCM_8, CCM, CBC_SHA256 = 0xC0A8, 0xC0A4, 0x00AE
+BAD_MAC, REPLAYED, TOO_OLD, WRONG_EPOCH = 0, 1, 2, 3  # Dtls.dropped[]
 
 
 def sleep_ms(ms):
@@ -20,10 +24,9 @@ def sleep_ms(ms):
 
 
 def endpoints(suite=None, cid=False, key=KEY, identity=ID, session=None, mtu=1400):
-    client = core.Dtls(
-        False, identity, key, [suite] if suite else None, TIMEOUTS, mtu, cid, session
-    )
-    server = core.new(True, ID, KEY, None, TIMEOUTS, mtu, True, None, b"10.0.0.1:5683")
+    cls = CidDtls if cid else core.Dtls
+    client = cls(identity, key, [suite] if suite else None, TIMEOUTS, mtu, session)
+    server = CidServer(ID, KEY, None, TIMEOUTS, mtu, None, b"10.0.0.1:5683")
     return client, server
 
 
@@ -64,7 +67,7 @@ def expect_error(call, errno=None, alert=None, words=None):
 
 
 def test_each_suite_with_and_without_cid():
-    for suite in (core.CCM_8, core.CCM, core.CBC_SHA256):
+    for suite in (CCM_8, CCM, CBC_SHA256):
         for cid in (False, True):
             client, server = endpoints(suite, cid)
             handshake(client, server)
@@ -103,7 +106,7 @@ def test_cid_record_additional_data_follows_rfc9146():
     es = b"\x00\x01" + b"\x00\x00\x00\x00\x00\x07"
     cid = b"\xa1\xa2\xa3\xa4\xa5\xa6"
     want = b"\xff" * 8 + b"\x19\x06\x19" + b"\xfe\xfd" + es + cid + b"\x00\x20"
-    assert core.Dtls._aad(None, 25, es, cid, 32) == want
+    assert CidDtls._aad(None, 25, es, cid, 32) == want
 
 
 def test_resumption_abbreviated_handshake():
@@ -218,18 +221,18 @@ def test_replayed_record_is_dropped_and_counted():
     server.feed(datagram)
     server.feed(datagram)
     assert server.app == [b"x"]
-    assert server.dropped[core.REPLAYED] == 1
+    assert server.dropped[REPLAYED] == 1
 
 
 def test_tampered_record_is_dropped_and_counted():
-    for suite in (core.CCM_8, core.CCM, core.CBC_SHA256):
+    for suite in (CCM_8, CCM, CBC_SHA256):
         client, server = endpoints(suite)
         handshake(client, server)
         datagram = bytearray(app_datagram(client, b"secret"))
         datagram[-3] ^= 1
         server.feed(bytes(datagram))
         assert server.app == []
-        assert server.dropped[core.BAD_MAC] == 1
+        assert server.dropped[BAD_MAC] == 1
         server.feed(app_datagram(client, b"next"))
         assert server.app == [b"next"]
 
@@ -240,7 +243,7 @@ def test_too_old_record_is_dropped_and_window_accepts_reordering():
     records = [app_datagram(client, b"%d" % i) for i in range(70)]
     server.feed(records[69])
     server.feed(records[0])  # 69 behind: outside the 64-record window
-    assert server.dropped[core.TOO_OLD] == 1
+    assert server.dropped[TOO_OLD] == 1
     server.feed(records[10])  # 59 behind: inside, never seen
     assert server.app == [b"69", b"10"]
 
@@ -254,7 +257,7 @@ def test_wrong_epoch_records_are_dropped_and_counted():
     plain = bytes([23, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 99, 0, 3]) + b"bad"
     server.feed(plain)  # epoch 0 application data after the handshake
     assert server.app == []
-    assert server.dropped[core.WRONG_EPOCH] == 2
+    assert server.dropped[WRONG_EPOCH] == 2
 
 
 def test_wrong_psk_fails_with_bad_record_mac_on_both_ends():
@@ -298,7 +301,7 @@ def test_close_notify_ends_the_session():
 
 def test_no_key_material_in_reprs_or_errors():
     client, server = endpoints(key=b"k" * 16)
-    text = repr(client) + repr(server) + repr(client._wkeys)
+    text = repr(client) + repr(server)
     try:
         handshake(client, server)
     except OSError as e:

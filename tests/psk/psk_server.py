@@ -1,4 +1,4 @@
-"""Our own DTLS-PSK core (port/twinsock_port/tls_psk_core.py) as a host echo
+"""Our own DTLS-PSK core (port/twinsock_port/tls_psk.py) as a host echo
 server on CPython, for the PSK engine tests and tools/bench/psk_cost.py. Needs
 lib/ and port/ on sys.path; nothing from pytest."""
 
@@ -16,13 +16,11 @@ class CoreServer:
     the Connection ID (RFC 9146 6: the peer address then follows the record)."""
 
     def __init__(self, cid=True, key=PSK_KEY, limit_s=30):
-        from twinsock_port.tls_psk_core import new
+        from twinsock_port.tls_psk_server import CidServer, Server
 
-        self._make = lambda addr: new(
-            True,
+        self._make = lambda addr: (CidServer if cid else Server)(
             PSK_IDENTITY.encode(),
             bytes.fromhex(key),
-            cid=cid,
             client_id=("%s:%d" % addr).encode(),
         )
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -112,3 +112,55 @@ def test_micropython_ciphersuites_include_the_psk_engines_unless_an_engine_is_re
     assert {0xC0A8, 0xC0A4, 0x00AE} <= set(default) and default == sorted(default), default
     assert 0xC0A8 not in forced and 0xC0A4 not in forced, forced
     assert set(forced) < set(default), (forced, default)
+
+
+_FEATURES_SCRIPT = """
+import sys
+import twinsock
+from twinsock_port import tls_psk
+if sys.implementation.name == "micropython":
+    from twinsock_port import tls_micropython as platform_engine
+else:
+    from twinsock_port import tls_cpython as platform_engine
+print(repr(twinsock.features()))
+twinsock.use_tls_engine(platform_engine)
+print(repr(twinsock.features()))
+twinsock.use_tls_engine(tls_psk)
+print(repr(twinsock.features()))
+"""
+
+# what a DTLS-PSK socket that asks for it gets, per runtime: (default rule,
+# platform engine forced, tls_psk forced); MicroPython's engine has neither,
+# OpenSSL resumes but has no Connection ID, tls_psk has both
+_PSK_FEATURES = {
+    "micropython": ((True, True), (False, False), (True, True)),
+    "cpython": ((True, True), (True, False), (True, True)),
+}
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_features_say_what_dtls_psk_sockets_get(runtime):
+    # the fixed keys keep meaning every (D)TLS socket kind: the platform's
+    # engine; psk_session_resumption and psk_connection_id follow the engine
+    # the selection rule gives a DTLS-PSK socket that asks for them
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    from runtimes_psk import ROOT, mp_binary, mp_env
+
+    if runtime == "micropython":
+        argv, env = [mp_binary(), "-c", _FEATURES_SCRIPT], mp_env()
+    else:
+        env = dict(os.environ, PYTHONPATH="%s:%s" % (ROOT / "lib", ROOT / "port"))
+        argv = [sys.executable, "-c", _FEATURES_SCRIPT]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    runs = [ast.literal_eval(line) for line in out.stdout.split("\n") if line]
+    got = [(f["psk_session_resumption"], f["psk_connection_id"]) for f in runs]
+    assert got == list(_PSK_FEATURES[runtime]), runs
+    default = runs[0]
+    assert default["connection_id"] is False  # no platform engine has it
+    assert default["session_resumption"] is (runtime == "cpython")
+    assert all(type(v) is bool for f in runs for v in f.values()), runs

@@ -8,7 +8,6 @@ import struct
 import subprocess
 
 import psk_core_cases as cases
-from twinsock_port import tls_psk_core as core
 
 CLIENT = (bytes([127, 0, 0, 1]), 50000)
 SERVER = (bytes([127, 0, 0, 1]), 5684)
@@ -34,7 +33,7 @@ def write_pcap(path, packets):
 
 
 def session_datagrams():
-    client, server = cases.endpoints(core.CCM_8, cid=True)
+    client, server = cases.endpoints(cases.CCM_8, cid=True)
     packets = []
     for _ in range(6):
         for d in client.out:

@@ -33,6 +33,9 @@ job = json.load(open(sys.argv[1]))
 import twinsock
 import twinsock.tls
 import twinsock.tlsconfig
+# the baseline of tools/bench/heap.py's tls_code and dtls_code: the ready core
+# (the package and its platform shim, which any socket loads before an engine)
+twinsock.initialize()
 gc.collect()
 if job["what"] == "code":
     before = gc.mem_free()
@@ -73,6 +76,9 @@ for i in range(job["rounds"]):
     cipher = s._engine.cipher()
     s.cleanup()
 result = {"handshakes": handshakes, "trips": trips, "sessions": sessions}
+# the engine's modules these sessions loaded: a CCM-8 client session should
+# need none beyond those the code figure counts
+result["modules"] = sorted(m for m in sys.modules if "tls_psk" in m)
 result["cipher"] = cipher
 print(json.dumps(result))
 """
@@ -132,6 +138,7 @@ def measure(rounds):
                     "handshake_ms": median(r["handshakes"]),
                     "round_trip_1k_ms": median(r["trips"]),
                     "session_bytes": median(r["sessions"]),
+                    "modules": r["modules"],
                 }
             for engine in ("psk", "mbedtls"):
                 code = run_probe(tmp, dict(base, what="code", engine=engine))["code"]

@@ -391,6 +391,13 @@ class DtlsEchoBase:
                 except SSL.WantReadError:
                     break
                 except SSL.ZeroReturnError:
+                    # answer with our close_notify: OpenSSL drops a session from
+                    # its cache (no resumption by session id) when the connection
+                    # is freed without one (ssl_clear_bad_session)
+                    try:
+                        connection.shutdown()
+                    except SSL.Error:
+                        pass
                     self._flush(session)
                     self._forget(session, "close_notify")
                     return
