@@ -15,9 +15,9 @@ QSTR_POOL_STEP = 512
 
 
 def test_session_and_code_heap():
-    r = psk_cost.measure(3)
+    r = psk_cost.measure(5)
     for label in ("psk CCM-8", "psk CBC-SHA256"):
-        assert r[label]["session_bytes"] <= SESSION_TARGET, r
+        assert 0 < (r[label]["session_bytes"] or 0) <= SESSION_TARGET, r
     assert r["psk CCM-8"]["cipher"] == "PSK-AES128-CCM8", r
     assert r["mbedtls CBC-SHA256"]["cipher"] == "TLS-PSK-WITH-AES-128-CBC-SHA256", r
     assert 0 < r["code psk"] <= CODE_TARGET + QSTR_POOL_STEP, r
