@@ -89,6 +89,7 @@ class SecureSocket:
     _cid_resumed = False
     _shut_down = False
     _cleaned = False
+    _dtls = False
 
     def __init__(self, ssl_config, dtls):
         if not isinstance(ssl_config, SSLConfig):
@@ -96,7 +97,8 @@ class SecureSocket:
         ssl_config.validate()
         # the engine module of this socket (twinsock's own DTLS-PSK engine or the platform's)
         self._engines = engine_module(dtls, isinstance(ssl_config.security, PskInfo), ssl_config)
-        self._dtls = dtls
+        if dtls:
+            self._dtls = True
         self._config = ssl_config
         self._backend = (UdpSocket if dtls else TcpSocket)(ssl_config.backend_configuration)
 
@@ -168,9 +170,11 @@ class SecureSocket:
         hostname = config.server_name_indication or host
         backend = self._backend
         raw = backend.get_system_socket()
-        kept, self._cid_engine = self._cid_engine, None
-        self._cid_resumed = False
+        kept = self._cid_engine
+        if self._cid_resumed:
+            self._cid_resumed = False
         if kept is not None:
+            self._cid_engine = None
             if not server_side:
                 # the peer knows the session by its Connection ID, whatever our
                 # new address: carry on without a handshake (RFC 9146)
@@ -206,7 +210,8 @@ class SecureSocket:
             if isinstance(e, MemoryError):
                 raise TLSError("handshake: out of memory", ENOMEM)
             raise platform.fail(e, "%s handshake" % self.kind)
-        self._resumed = self._engine.session_resumed()
+        if self._engine.session_resumed() or self._resumed:
+            self._resumed = self._engine.session_resumed()
         if not server_side:
             self._keep_session(self._engine.session())
 

@@ -50,26 +50,43 @@ class PskInfo:
         return "PskInfo(identity=%r, key=<%d bytes>)" % (self.identity, len(self.key))
 
 
+_TIMEOUTS = (1000, 60000)
+
+
 class SSLConfig:
+    # Defaults on the class: a config's own dict holds only what was given (heap).
+    version = 0  # TLS_DEFAULT
+    server_name_indication = None
+    session_resumption_buffer = None
+    dtls_handshake_timeouts = _TIMEOUTS
+    ciphersuites = None
+    use_connection_id = False
+    backend_configuration = None
+
     def __init__(
         self,
         security,
-        version=0,  # TLS_DEFAULT
+        version=0,
         server_name_indication=None,
         session_resumption_buffer=None,
-        dtls_handshake_timeouts=(1000, 60000),
+        dtls_handshake_timeouts=_TIMEOUTS,
         ciphersuites=None,
         use_connection_id=False,
         backend_configuration=None,
     ):
         self.security = security
-        self.version = version
-        self.server_name_indication = server_name_indication
-        self.session_resumption_buffer = session_resumption_buffer
-        self.dtls_handshake_timeouts = dtls_handshake_timeouts
-        self.ciphersuites = ciphersuites
-        self.use_connection_id = use_connection_id
-        self.backend_configuration = backend_configuration
+        given = (
+            ("version", version),
+            ("server_name_indication", server_name_indication),
+            ("session_resumption_buffer", session_resumption_buffer),
+            ("dtls_handshake_timeouts", dtls_handshake_timeouts),
+            ("ciphersuites", ciphersuites),
+            ("use_connection_id", use_connection_id),
+            ("backend_configuration", backend_configuration),
+        )
+        for name, value in given:
+            if value is not getattr(SSLConfig, name):
+                setattr(self, name, value)
         self.validate()
 
     def validate(self):
@@ -93,9 +110,11 @@ class SSLConfig:
         value = self.session_resumption_buffer
         if value is not None and type(value) is not bytearray:
             _bad("SSLConfig.session_resumption_buffer", 13, type(value).__name__)
-        self.dtls_handshake_timeouts = check_handshake_timeouts(
-            self.dtls_handshake_timeouts, "SSLConfig.dtls_handshake_timeouts"
-        )
+        value = self.dtls_handshake_timeouts
+        if value is not _TIMEOUTS:
+            self.dtls_handshake_timeouts = check_handshake_timeouts(
+                value, "SSLConfig.dtls_handshake_timeouts"
+            )
         value = self.ciphersuites
         if value is not None:
             ok = type(value) in (list, tuple)

@@ -135,13 +135,16 @@ class _Wire(_io.IOBase):
     lib_timeout = _LIB_MIN_MS
     lib_deadline = None
 
+    dtls = False
+
     def __init__(self, sock, dtls):
         self.sock = sock
-        self.dtls = dtls
-        if not dtls:
-            # TLS record scanners: [header bytes still needed, body bytes left, header]
-            self._in = [5, 0, bytearray(5)]
-            self._out = [5, 0, bytearray(5)]
+        if dtls:
+            self.dtls = True
+        else:
+            # TLS record scanners, in and out: [header bytes still needed,
+            # body bytes left, header]
+            self.scan = ([5, 0, bytearray(5)], [5, 0, bytearray(5)])
 
     def done(self):
         return self.sent == 2 and self.received == 2
@@ -167,7 +170,7 @@ class _Wire(_io.IOBase):
         return epoch
 
     def _scan_stream(self, data, incoming):
-        state = self._in if incoming else self._out
+        state = self.scan[0 if incoming else 1]
         pos = 0
         end = len(data)
         while pos < end:
@@ -310,21 +313,26 @@ class MbedTLSEngine:
             raise unsupported("TLS needs the `tls` module (MicroPython v1.23 or later)")
         if dtls and not features()["dtls"]:
             raise unsupported("DTLS needs MicroPython v1.25 or later")
-        self._dtls = dtls
-        self._server_side = server_side
-        self._hostname = server_hostname
+        # what is False/None stays a class default: an instance holds only the rest
+        if dtls:
+            self._dtls = True
+        if server_side:
+            self._server_side = True
+        if server_hostname:
+            self._hostname = server_hostname
         security = config.security
-        self._psk = hasattr(security, "identity")
+        if hasattr(security, "identity"):
+            self._psk = True
         if self._psk and not features()["psk"]:
             raise unsupported("PSK needs a MicroPython `tls` module with psk_identity (v1.29)")
         version = getattr(config, "version", 0)
         if version == 7:
             raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
-        self._wire = _Wire(sock, dtls)
+        self._wire = wire = _Wire(sock, dtls)
         if dtls:
-            self._wire.flight = common.Flight(handshake_timeouts)
+            wire.flight = common.Flight(handshake_timeouts)
         if pending_datagram:
-            self._wire.preload = bytes(pending_datagram)
+            wire.preload = bytes(pending_datagram)
         if sys.platform == "rp2":
             # mbedTLS allocates its ~17 KB from the Python heap here
             gc.collect()
@@ -436,7 +444,7 @@ class MbedTLSEngine:
             self._done = True
             wire.handshaking = False
             if not self._dtls:
-                wire._in = wire._out = None  # the handshake's record scanners
+                wire.scan = None  # the handshake's record scanners
             if flight:
                 flight.stop()
             return None
@@ -455,6 +463,10 @@ class MbedTLSEngine:
     _early = None
     _done = False
     _closed = False
+    _dtls = False
+    _server_side = False
+    _hostname = None
+    _psk = False
 
     def _after_hello_verify(self):
         # mbedTLS sent a HelloVerifyRequest and dropped the session, as a
