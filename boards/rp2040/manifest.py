@@ -23,6 +23,7 @@ package(
         "resolver.py",
         "server.py",
         "tls.py",
+        "tls_extras.py",
         "tls_server.py",
         "tlsconfig.py",
     ],

@@ -45,7 +45,18 @@ from twinsock.errors import (
     unsupported,
 )
 
-from twinsock_port import tls_common as common
+
+class _Common:
+    """tls_common on first use: DTLS needs it (flights, alerts), a TLS-over-TCP
+    socket only when it fails."""
+
+    def __getattr__(self, name):
+        from twinsock_port import tls_common
+
+        return getattr(tls_common, name)
+
+
+common = _Common()
 
 _MAX_DATAGRAM = 2048  # the largest DTLS datagram read in one piece
 _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
