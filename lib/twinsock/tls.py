@@ -7,8 +7,10 @@ try:
 except ImportError:  # CPython: const(x) is x
     const = int
 
-from twinsock import net, platform
-from twinsock.clock import deadline_after
+import sys
+
+from twinsock import net
+from twinsock.clock import deadline_after, ms_left
 from twinsock.errors import (
     EBADF,
     EISCONN,
@@ -31,21 +33,36 @@ _STATE_ACCEPTED = const(3)
 _STATE_CONNECTED = const(4)
 
 
+def _tls_engine():
+    """The TLS engine module registered with use_tls_engine(), else the
+    platform's own (None: it has none); the first call imports it (ENOMEM if
+    it cannot). twinsock.platform holds the registration: an application that
+    never registered an engine never loads it."""
+    registry = sys.modules.get("twinsock.platform")
+    if registry is not None:
+        return registry.tls_engine()
+    return net.load_or_enomem("the TLS engine", net.get().tls_engine)
+
+
 def engine_module(dtls, psk, config=None):
     """The TLS engine module a socket with `config` runs on, or ENOTSUP naming
     what is missing."""
     p = net.get()
-    select = None
-    if dtls and psk and config is not None and not platform.tls_engine_registered():
+    registry = sys.modules.get("twinsock.platform")
+    engine = None
+    if dtls and psk and config is not None and not (registry and registry.tls_engine_registered()):
         # twinsock's own DTLS-PSK engine where the platform's lacks what config
         # asks for (docs/TLS_ENGINES.md); loaded only then
-        select = platform.load_or_enomem("the DTLS-PSK engine", _psk_select)
-    if select is not None:
-        engine = platform.load_or_enomem(
-            "the DTLS-PSK engine", lambda: select.choose(config, platform.tls_engine)
-        )
-    else:
-        engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
+        try:
+            select = net.load_or_enomem("twinsock_port.tls_psk_select")
+        except ImportError:  # a port without twinsock's own engine
+            select = None
+        if select is not None:
+            engine = net.load_or_enomem(
+                "the DTLS-PSK engine", lambda: select.choose(config, _tls_engine)
+            )
+    if engine is None:
+        engine = _tls_engine()
     have = engine.features() if engine is not None else {}
     what = "DTLS" if dtls else "TLS"
     if not have.get("dtls" if dtls else "tls"):
@@ -139,7 +156,7 @@ class SecureSocket:
     def _handshake(self, host, server_side, client_id=None):
         config = self._config
         backend = self._backend
-        raw = backend.get_system_socket()
+        raw = backend._sock  # the platform socket (get_system_socket without twinsock.backend)
         kept = self._cid_engine
         if self._cid_resumed:
             self._cid_resumed = False
@@ -208,15 +225,15 @@ class SecureSocket:
                 wait = engine.dtls_timeout_ms()
                 if wait is None:  # no flight of ours in the air: the peer's turn
                     wait = (self._timeouts or self._config.dtls_handshake_timeouts)[1]
-                    if not backend._wait_until(deadline_after(wait)):
+                    if not backend._wait_readable(wait):
                         raise TLSError(
                             "DTLS handshake: nothing from the peer in %d ms" % wait, ETIMEDOUT
                         )
-                elif not backend._wait_until(deadline_after(wait)):
+                elif not backend._wait_readable(wait):
                     engine.dtls_handle_timeout()
                 continue
             if not (
-                backend._wait_until(deadline)
+                backend._wait_readable(ms_left(deadline))
                 if want == "read"
                 else self._wait_writable(deadline)  # twinsock/tls_extras.py
             ):
@@ -275,7 +292,7 @@ class SecureSocket:
                 backend = self._backend
                 deadline = deadline_after(backend._timeout)  # one, however bytes drip
                 while n is None:
-                    if not backend._wait_until(deadline):
+                    if not backend._wait_readable(ms_left(deadline)):
                         raise NetError(
                             ETIMEDOUT, "receive: timed out after %d ms" % backend._timeout
                         )
@@ -313,39 +330,6 @@ class SecureSocket:
             self._backend.set_opt(key, value)
         else:
             self._set_opt(key, value)
-
-    # -- readiness, for poll() ----------------------------------------------------
-
-    def _poll_socket(self):
-        return self._backend._poll_socket()
-
-    def _timer_ms(self):
-        """ms until the engine's DTLS retransmission is due (0: now), None
-        when no flight is in the air: poll() wakes for it, then _on_timer()."""
-        engine = self._engine
-        return engine.dtls_timeout_ms() if self._dtls and engine is not None else None
-
-    def _on_timer(self):
-        self._engine.dtls_handle_timeout()
-
-
-def _psk_select():
-    try:
-        from twinsock_port import tls_psk_select
-    except ImportError:  # a port without twinsock's own engine
-        return None
-    return tls_psk_select
-
-
-def ciphersuites():
-    """The IANA ids of the ciphersuites the running TLS engine can negotiate
-    (for SSLConfig.ciphersuites), sorted; [] without an engine. Unless the
-    application registered an engine, this includes the suites twinsock's own
-    DTLS-PSK engine brings to DTLS with PSK where it can run."""
-    engine = platform.tls_engine()
-    have = engine.ciphersuites() if engine is not None else []
-    select = None if platform.tls_engine_registered() else _psk_select()
-    return select.ciphersuites(have) if select is not None else have
 
 
 def ssl_socket(ssl_config):

@@ -3,6 +3,8 @@
 # the peer is slow to take, and the caller's session resumption buffer.
 # SecureSocket (lib/twinsock/tls.py) takes each the first time it is asked
 # for. The server side is in twinsock/tls_server.py.
+import sys
+
 from twinsock import net
 from twinsock.clock import deadline_after, ms_left
 from twinsock.const import SEND_TIMEOUT_MS
@@ -156,3 +158,40 @@ def _set_opt(self, key, value):
         raise invalid("set_opt: %s is read-only" % net.option_name(key))
     else:
         raise invalid("set_opt: unknown option key %s" % net.option_name(key))
+
+
+def ciphersuites():
+    """The IANA ids of the ciphersuites the running TLS engine can negotiate
+    (for SSLConfig.ciphersuites), sorted; [] without an engine. Unless the
+    application registered an engine, this includes the suites twinsock's own
+    DTLS-PSK engine brings to DTLS with PSK where it can run."""
+    from twinsock import tls
+
+    engine = tls._tls_engine()
+    have = engine.ciphersuites() if engine is not None else []
+    registry = sys.modules.get("twinsock.platform")
+    if registry is not None and registry.tls_engine_registered():
+        return have
+    try:
+        from twinsock_port import tls_psk_select
+    except ImportError:  # a port without twinsock's own engine
+        return have
+    return tls_psk_select.ciphersuites(have)
+
+
+# -- readiness, for poll() ----------------------------------------------------
+
+
+def _poll_socket(self):
+    return self._backend._poll_socket()
+
+
+def _timer_ms(self):
+    """ms until the engine's DTLS retransmission is due (0: now), None when no
+    flight is in the air: poll() wakes for it, then _on_timer()."""
+    engine = self._engine
+    return engine.dtls_timeout_ms() if self._dtls and engine is not None else None
+
+
+def _on_timer(self):
+    self._engine.dtls_handle_timeout()

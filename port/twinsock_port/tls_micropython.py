@@ -58,10 +58,8 @@ class _Common:
 
 common = _Common()
 
-_MAX_DATAGRAM = 2048  # the largest DTLS datagram read in one piece
+_MAX_DATAGRAM = const(2048)  # the largest DTLS datagram read in one piece
 _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
-_POLL = 3  # MP_STREAM_POLL
-_CLOSE = 4  # MP_STREAM_CLOSE
 
 # negative mbedTLS codes MicroPython raises as OSError(code); the rest: tls_rare
 _CONN_EOF = const(-0x7280)
