@@ -38,6 +38,7 @@ package(
         "micropython_extras.py",
         "micropython_tls.py",
         "tls_common.py",
+        "tls_mbedtls.py",
         "tls_micropython.py",
         "tls_psk.py",
         "tls_psk_alert.py",

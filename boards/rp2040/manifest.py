@@ -38,6 +38,7 @@ package(
         "micropython_tls.py",
         "rp2.py",
         "tls_common.py",
+        "tls_mbedtls.py",
         "tls_micropython.py",
         "tls_psk.py",
         "tls_psk_alert.py",
