@@ -119,7 +119,7 @@ class _Wire(_io.IOBase):
     tls_micropython._DatagramWire is the DTLS one."""
 
     # Defaults on the class: an instance holds only what changed (heap).
-    handshaking = True
+    scan = None  # the record scanners while the handshake runs (see __init__)
     # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
     sent = 0
     received = 0
@@ -174,7 +174,7 @@ class _Wire(_io.IOBase):
             # (IOBase's stream glue), which tls raises as OSError(errno)
             code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
             return None if code in _EAGAIN else -abs(code)
-        if self.handshaking and n:
+        if self.scan is not None and n:  # handshaking
             self._scan_stream(memoryview(buf)[:n], True)
         return n
 
@@ -184,7 +184,7 @@ class _Wire(_io.IOBase):
         except OSError as e:
             code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
             return None if code in _EAGAIN else -abs(code)
-        if self.handshaking and n:
+        if self.scan is not None and n:  # handshaking
             self._scan_stream(memoryview(buf)[:n], False)
         return n
 
@@ -334,8 +334,7 @@ class MbedTLSEngine:
             self._early = _PROBE[0]
         if wire.done():
             self._done = True
-            wire.handshaking = False
-            wire.scan = None  # the handshake's record scanners
+            wire.scan = None  # the handshake's record scanners: it is over
             return None
         if n == 0:
             raise common.rare().closed_error()

@@ -42,6 +42,7 @@ class _DatagramWire(_stream._Wire):
     """The stream mbedTLS reads and writes for DTLS: see the module comment."""
 
     # Defaults on the class: an instance holds only what changed (heap).
+    handshaking = True
     budget = -1  # datagrams mbedTLS may read now; -1: no limit
     flight = None  # DTLS: tls_common.Flight
     alert = None  # DTLS: a fatal alert the peer sent during the handshake
