@@ -21,7 +21,6 @@ from twinsock.errors import (
     NetError,
     TLSError,
     invalid,
-    unsupported,
 )
 from twinsock.net import TcpSocket, UdpSocket
 from twinsock.tlsconfig import PskInfo, SSLConfig
@@ -47,7 +46,6 @@ def _tls_engine():
 def engine_module(dtls, psk, config=None):
     """The TLS engine module a socket with `config` runs on, or ENOTSUP naming
     what is missing."""
-    p = net.get()
     registry = sys.modules.get("twinsock.platform")
     engine = None
     if dtls and psk and config is not None and not (registry and registry.tls_engine_registered()):
@@ -64,13 +62,8 @@ def engine_module(dtls, psk, config=None):
     if engine is None:
         engine = _tls_engine()
     have = engine.features() if engine is not None else {}
-    what = "DTLS" if dtls else "TLS"
-    if not have.get("dtls" if dtls else "tls"):
-        raise unsupported("%s is not available on %s: %s" % (what, p.name, p.tls_missing(dtls)))
-    if psk and not have.get("psk"):
-        raise unsupported(
-            "%s with PSK is not available on %s: %s" % (what, p.name, p.tls_missing(dtls))
-        )
+    if not have.get("dtls" if dtls else "tls") or psk and not have.get("psk"):
+        raise net.load_or_enomem("twinsock.tls_extras").missing(dtls, psk, have)
     return engine
 
 

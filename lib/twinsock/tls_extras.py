@@ -195,3 +195,12 @@ def _timer_ms(self):
 
 def _on_timer(self):
     self._engine.dtls_handle_timeout()
+
+
+def missing(dtls, psk, have):
+    """The ENOTSUP for a (D)TLS socket its engine (features `have`) cannot make."""
+    p = net.get()
+    what = "DTLS" if dtls else "TLS"
+    if have.get("dtls" if dtls else "tls"):
+        what += " with PSK"
+    return unsupported("%s is not available on %s: %s" % (what, p.name, p.tls_missing(dtls)))
