@@ -201,7 +201,9 @@ class SecureSocket:
         # caller's resumption buffer; nothing where the engine cannot resume
         session = engine.session()
         if session:
-            self._store_session(session)  # twinsock/tls_extras.py
+            self._session = session
+            if self._config.session_resumption_buffer is not None:
+                self._store_session(session)  # twinsock/tls_extras.py
 
     def _drive_handshake(self):
         engine = self._engine

@@ -60,9 +60,9 @@ def _stored_session(self):
 
 
 def _store_session(self, session):
-    self._session = session
+    """Keep `session` in the caller's resumption buffer (layout: _stored_session)."""
     buf = self._config.session_resumption_buffer
-    if buf is None or len(session) > len(buf) - 2:
+    if len(session) > len(buf) - 2:
         return
     buf[0] = len(session) >> 8
     buf[1] = len(session) & 0xFF
