@@ -21,9 +21,9 @@ CODE_FIGURES = ("core_ready", "import_udp_tcp", "tls_code", "dtls_code")
 # MicroPython compiles, and every name added to it moves the qstr pool and so the
 # figures it measures. Remove an entry once its budget is met.
 CEILINGS = {
-    "tls_code": 39 * 1024,
-    "dtls_code": 40 * 1024,
-    "per_tls_socket": 4224,
+    "tls_code": 24 * 1024 + 256,
+    "dtls_code": 30 * 1024 + 512,
+    "per_tls_socket": 4160,
 }
 
 

@@ -23,8 +23,10 @@ package(
         "resolver.py",
         "server.py",
         "tls.py",
+        "tls_extras.py",
         "tls_server.py",
         "tlsconfig.py",
+        "tlsoptions.py",
     ],
     base_path="../../lib",
 )
@@ -37,6 +39,7 @@ package(
         "micropython_tls.py",
         "rp2.py",
         "tls_common.py",
+        "tls_mbedtls.py",
         "tls_micropython.py",
         "tls_psk.py",
         "tls_psk_alert.py",

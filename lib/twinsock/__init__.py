@@ -36,7 +36,7 @@ def initialize():
 _LAZY = (
     " config: SocketConfig resolver: ResolvedEndpoint resolve extras: poll features"
     " platform: cleanup use_tls_engine porting: use_platform tlsconfig: TLSError SSLConfig"
-    " PskInfo certinfo: CertInfo tls: ssl_socket dtls_socket ciphersuites "
+    " PskInfo certinfo: CertInfo tls: ssl_socket dtls_socket tls_extras: ciphersuites "
 )
 
 

@@ -2,28 +2,15 @@
 # forwards address and option calls to it, and drives a TLS engine (from
 # port/) over the backend's non-blocking platform socket. Every wait is a
 # poll here, so a receive timeout never latches the engine.
-from twinsock import platform
+try:
+    from micropython import const
+except ImportError:  # CPython: const(x) is x
+    const = int
+
+import sys
+
+from twinsock import net
 from twinsock.clock import deadline_after, ms_left
-from twinsock.const import (
-    OPT_ADDR_FAMILY,
-    OPT_BYTES_RECEIVED,
-    OPT_BYTES_SENT,
-    OPT_CONNECTION_ID_RESUMED,
-    OPT_DANE_TLSA_ARRAY,
-    OPT_DTLS_HANDSHAKE_TIMEOUTS,
-    OPT_FORCED_ADDR_FAMILY,
-    OPT_HAS_BUFFERED_DATA,
-    OPT_INNER_MTU,
-    OPT_MTU,
-    OPT_PREFERRED_ADDR_FAMILY,
-    OPT_RECV_TIMEOUT,
-    OPT_SESSION_RESUMED,
-    OPT_STATE,
-    SEND_TIMEOUT_MS,
-    STATE_ACCEPTED,
-    STATE_CONNECTED,
-)
-from twinsock.endpoint import check_host, check_port
 from twinsock.errors import (
     EBADF,
     EISCONN,
@@ -34,49 +21,57 @@ from twinsock.errors import (
     NetError,
     TLSError,
     invalid,
-    unsupported,
 )
-from twinsock.net import TcpSocket, UdpSocket, check_buffer, check_key, check_size, option_name
-from twinsock.tlsconfig import PskInfo, SSLConfig, check_handshake_timeouts
+from twinsock.net import TcpSocket, UdpSocket
+from twinsock.tlsconfig import PskInfo, SSLConfig
 
-_FORWARDED = (
-    OPT_RECV_TIMEOUT,
-    OPT_STATE,
-    OPT_ADDR_FAMILY,
-    OPT_MTU,
-    OPT_PREFERRED_ADDR_FAMILY,
-    OPT_FORCED_ADDR_FAMILY,
-)
+# twinsock.const's values, as literals: an import would hold each name here
+_OPT_RECV_TIMEOUT = const(0)
+_OPT_STATE = const(1)
+_STATE_ACCEPTED = const(3)
+_STATE_CONNECTED = const(4)
+
+
+def _tls_engine():
+    """The TLS engine module registered with use_tls_engine(), else the
+    platform's own (None: it has none); the first call imports it (ENOMEM if
+    it cannot). twinsock.platform holds the registration: an application that
+    never registered an engine never loads it."""
+    registry = sys.modules.get("twinsock.platform")
+    if registry is not None:
+        return registry.tls_engine()
+    return net.load_or_enomem("the TLS engine", net.get().tls_engine)
 
 
 def engine_module(dtls, psk, config=None):
     """The TLS engine module a socket with `config` runs on, or ENOTSUP naming
     what is missing."""
-    p = platform.get()
-    select = None
-    if dtls and psk and config is not None and not platform.tls_engine_registered():
+    registry = sys.modules.get("twinsock.platform")
+    engine = None
+    if dtls and psk and config is not None and not (registry and registry.tls_engine_registered()):
         # twinsock's own DTLS-PSK engine where the platform's lacks what config
         # asks for (docs/TLS_ENGINES.md); loaded only then
-        select = platform.load_or_enomem("the DTLS-PSK engine", _psk_select)
-    if select is not None:
-        engine = platform.load_or_enomem(
-            "the DTLS-PSK engine", lambda: select.choose(config, platform.tls_engine)
-        )
-    else:
-        engine = platform.tls_engine()  # the first call imports it (ENOMEM if it cannot)
+        try:
+            select = net.load_or_enomem("twinsock_port.tls_psk_select")
+        except ImportError:  # a port without twinsock's own engine
+            select = None
+        if select is not None:
+            engine = net.load_or_enomem(
+                "the DTLS-PSK engine", lambda: select.choose(config, _tls_engine)
+            )
+    if engine is None:
+        engine = _tls_engine()
     have = engine.features() if engine is not None else {}
-    what = "DTLS" if dtls else "TLS"
-    if not have.get("dtls" if dtls else "tls"):
-        raise unsupported("%s is not available on %s: %s" % (what, p.name, p.tls_missing(dtls)))
-    if psk and not have.get("psk"):
-        raise unsupported(
-            "%s with PSK is not available on %s: %s" % (what, p.name, p.tls_missing(dtls))
-        )
+    if not have.get("dtls" if dtls else "tls") or psk and not have.get("psk"):
+        raise net.load_or_enomem("twinsock.tls_extras").missing(dtls, psk, have)
     return engine
 
 
 class SecureSocket:
-    """A TLS (over TCP) or DTLS (over UDP) socket with the avs_net v-table."""
+    """A TLS (over TCP) or DTLS (over UDP) socket with the avs_net v-table.
+    What most clients never call (server side, queries, the rarer options,
+    shutdown) is in twinsock/tls_extras.py and twinsock/tls_server.py, put on
+    this class the first time one is asked for (__getattr__)."""
 
     # Defaults on the class: a socket's own dict holds only what changed (heap).
     _session = None  # the last session, resumed by the next connect()
@@ -89,6 +84,7 @@ class SecureSocket:
     _cid_resumed = False
     _shut_down = False
     _cleaned = False
+    _dtls = False
 
     def __init__(self, ssl_config, dtls):
         if not isinstance(ssl_config, SSLConfig):
@@ -96,22 +92,30 @@ class SecureSocket:
         ssl_config.validate()
         # the engine module of this socket (twinsock's own DTLS-PSK engine or the platform's)
         self._engines = engine_module(dtls, isinstance(ssl_config.security, PskInfo), ssl_config)
-        self._dtls = dtls
+        if dtls:
+            self._dtls = True
         self._config = ssl_config
         self._backend = (UdpSocket if dtls else TcpSocket)(ssl_config.backend_configuration)
+
+    def __getattr__(self, name):
+        if name[:2] == "__":
+            raise AttributeError(name)
+        module = "tls_server" if name in ("decorate", "bind", "accept") else "tls_extras"
+        setattr(SecureSocket, name, getattr(net.load_or_enomem("twinsock." + module), name))
+        return getattr(self, name)
 
     @property
     def kind(self):
         return "dtls" if self._dtls else "tls"
+
+    def __repr__(self):
+        return "<twinsock %s socket over %r>" % (self.kind, self._backend)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.cleanup()
-
-    def __repr__(self):
-        return "<twinsock %s socket over %r>" % (self.kind, self._backend)
 
     # -- checks ---------------------------------------------------------------
 
@@ -129,48 +133,28 @@ class SecureSocket:
             return exc
         if isinstance(exc, MemoryError):
             return TLSError("%s: out of memory" % what, ENOMEM)
-        return platform.fail(exc, what)
+        return net.fail(exc, what)
 
     # -- connecting -----------------------------------------------------------
-
-    # Rarer calls: their code loads on first use (lib/twinsock/tls_server.py).
-    def decorate(self, backend):
-        """Take over `backend` (a UDP socket for DTLS, TCP for TLS), for
-        example after a plain-text STARTTLS exchange; a connected backend
-        handshakes at once."""
-        from twinsock.tls_server import decorate
-
-        decorate(self, backend)
-
-    def bind(self, address, port):
-        from twinsock.tls_server import bind
-
-        bind(self, address, port)
-
-    def accept(self):
-        """A new socket in STATE_ACCEPTED whose server-side handshake is done."""
-        from twinsock.tls_server import accept
-
-        return accept(self)
 
     def connect(self, host, port):
         self._check_alive("connect")
         if self._engine is not None:
             raise NetError(EISCONN, "connect: %s socket is already connected" % self.kind)
-        check_host(host)
-        check_port(port)
-        if self._backend.get_opt(OPT_STATE) not in (STATE_CONNECTED, STATE_ACCEPTED):
+        net.check_address(host, port)
+        if self._backend.get_opt(_OPT_STATE) not in (_STATE_CONNECTED, _STATE_ACCEPTED):
             self._backend.connect(host, port)
         self._handshake(host, False)
 
     def _handshake(self, host, server_side, client_id=None):
         config = self._config
-        hostname = config.server_name_indication or host
         backend = self._backend
-        raw = backend.get_system_socket()
-        kept, self._cid_engine = self._cid_engine, None
-        self._cid_resumed = False
+        raw = backend._sock  # the platform socket (get_system_socket without twinsock.backend)
+        kept = self._cid_engine
+        if self._cid_resumed:
+            self._cid_resumed = False
         if kept is not None:
+            self._cid_engine = None
             if not server_side:
                 # the peer knows the session by its Connection ID, whatever our
                 # new address: carry on without a handshake (RFC 9146)
@@ -179,18 +163,19 @@ class SecureSocket:
                 self._cid_resumed = True
                 return
             kept.close()
+        session = self._session
+        if config.session_resumption_buffer and not server_side:
+            session = self._stored_session() or session
         try:
             if not self._dtls:
-                platform.get().no_delay(raw)  # handshake flights must not wait for ACKs
+                net.get().no_delay(raw)  # handshake flights must not wait for ACKs
             self._engine = self._engines.Engine(
                 raw,
                 config,
                 self._dtls,
                 server_side,
-                hostname,
-                None
-                if server_side
-                else _stored_session(config.session_resumption_buffer) or self._session,
+                config.server_name_indication or host,
+                None if server_side else session,
                 self._timeouts or config.dtls_handshake_timeouts,
                 backend._inner_mtu() if self._dtls else 1400,
                 client_id,
@@ -205,17 +190,20 @@ class SecureSocket:
                 raise
             if isinstance(e, MemoryError):
                 raise TLSError("handshake: out of memory", ENOMEM)
-            raise platform.fail(e, "%s handshake" % self.kind)
-        self._resumed = self._engine.session_resumed()
+            raise net.fail(e, "%s handshake" % self.kind)
+        if self._engine.session_resumed() or self._resumed:
+            self._resumed = self._engine.session_resumed()
         if not server_side:
-            self._keep_session(self._engine.session())
+            self._keep_session(self._engine)
 
-    def _keep_session(self, session):
+    def _keep_session(self, engine):
         # for the next connect() of this object (as avs_net resumes), and for the
-        # caller's resumption buffer; None where the engine cannot resume
+        # caller's resumption buffer; nothing where the engine cannot resume
+        session = engine.session()
         if session:
             self._session = session
-            _store_session(self._config.session_resumption_buffer, session)
+            if self._config.session_resumption_buffer is not None:
+                self._store_session(session)  # twinsock/tls_extras.py
 
     def _drive_handshake(self):
         engine = self._engine
@@ -224,7 +212,6 @@ class SecureSocket:
         # TLS: one deadline for the whole handshake, however the peer drips its
         # bytes; DTLS: bounded by the handshake timeouts, not OPT_RECV_TIMEOUT.
         deadline = None if self._dtls else deadline_after(timeout)
-        writable = None
         while True:
             want = engine.handshake_step()
             if want is None:
@@ -233,41 +220,33 @@ class SecureSocket:
                 wait = engine.dtls_timeout_ms()
                 if wait is None:  # no flight of ours in the air: the peer's turn
                     wait = (self._timeouts or self._config.dtls_handshake_timeouts)[1]
-                    if not backend._wait_until(deadline_after(wait)):
+                    if not backend._wait_readable(wait):
                         raise TLSError(
                             "DTLS handshake: nothing from the peer in %d ms" % wait, ETIMEDOUT
                         )
-                elif not backend._wait_until(deadline_after(wait)):
+                elif not backend._wait_readable(wait):
                     engine.dtls_handle_timeout()
                 continue
-            if want == "read":
-                ready = backend._wait_until(deadline)
-            else:
-                if writable is None:
-                    writable = platform.get().waiter(backend.get_system_socket(), True)
-                ready = writable(ms_left(deadline))
-            if not ready:
+            if not (
+                backend._wait_readable(ms_left(deadline))
+                if want == "read"
+                else self._wait_writable(deadline)  # twinsock/tls_extras.py
+            ):
                 raise TLSError(
                     "TLS handshake: no answer from the peer in %d ms" % timeout, ETIMEDOUT
                 )
-
-    def shutdown(self):
-        self._check_alive("shutdown")
-        if self._engine is not None:
-            self._engine.close()
-        self._backend.shutdown()
-        self._shut_down = True
 
     def close(self):
         if self._cleaned:
             return
         engine = self._engine
         self._engine = None
-        self._shut_down = False
+        if self._shut_down:
+            self._shut_down = False
         if engine is not None:
             # TLS 1.3 tickets arrive after the handshake: keep the session again.
             if self._session is not None:
-                self._keep_session(engine.session())
+                self._keep_session(engine)
             cid = getattr(engine, "connection_id", None)
             if cid and cid():
                 self._cid_engine = engine  # connect() continues it (OPT_CONNECTION_ID_RESUMED)
@@ -295,24 +274,12 @@ class SecureSocket:
         except Exception as e:
             raise self._failed(e, "send")
         if n != len(data):
-            n = self._send_rest(data, n or 0)
+            n = self._send_rest(data, n or 0)  # twinsock/tls_extras.py
         self._sent += n
 
-    def _send_rest(self, data, sent):
-        view = memoryview(data)
-        writable = platform.get().waiter(self._backend.get_system_socket(), True)
-        deadline = deadline_after(SEND_TIMEOUT_MS)
-        while sent < len(view):
-            if not writable(ms_left(deadline)):
-                raise NetError(ETIMEDOUT, "send: peer took no data for %d ms" % SEND_TIMEOUT_MS)
-            try:
-                sent += self._engine.send(view[sent:]) or 0
-            except Exception as e:
-                raise self._failed(e, "send")
-        return sent
-
     def receive_into(self, buf):
-        check_buffer(buf, "receive_into")
+        if type(buf) is not bytearray and type(buf) is not memoryview:
+            net.check_buffer(buf, "receive_into")
         engine = self._engine
         try:
             n = engine.recv_into(buf)
@@ -320,7 +287,7 @@ class SecureSocket:
                 backend = self._backend
                 deadline = deadline_after(backend._timeout)  # one, however bytes drip
                 while n is None:
-                    if not backend._wait_until(deadline):
+                    if not backend._wait_readable(ms_left(deadline)):
                         raise NetError(
                             ETIMEDOUT, "receive: timed out after %d ms" % backend._timeout
                         )
@@ -336,7 +303,8 @@ class SecureSocket:
         return n
 
     def receive(self, bufsize):
-        check_size(bufsize)
+        if type(bufsize) is not int or not 0 <= bufsize <= 0x7FFFFFFF:
+            net.check_size(bufsize)
         buf = bytearray(bufsize)
         try:
             n = self.receive_into(buf)
@@ -345,168 +313,18 @@ class SecureSocket:
             raise
         return bytes(buf[:n])
 
-    def send_to(self, data, host, port):
-        self._check_alive("send_to")
-        raise unsupported("send_to: %s sockets are connected; use send" % self.kind)
-
-    def receive_from(self, bufsize):
-        self._check_alive("receive_from")
-        raise unsupported("receive_from: %s sockets are connected; use receive" % self.kind)
-
-    def receive_from_into(self, buf):
-        self._check_alive("receive_from_into")
-        raise unsupported(
-            "receive_from_into: %s sockets are connected; use receive_into" % self.kind
-        )
-
-    # -- queries, forwarded to the backend -------------------------------------
-
-    def get_system_socket(self):
-        self._check_alive("get_system_socket")
-        return self._backend.get_system_socket()
-
-    def get_interface_name(self):
-        self._check_alive("get_interface_name")
-        return self._backend.get_interface_name()
-
-    def get_remote_host(self):
-        self._check_alive("get_remote_host")
-        return self._backend.get_remote_host()
-
-    def get_remote_hostname(self):
-        self._check_alive("get_remote_hostname")
-        return self._backend.get_remote_hostname()
-
-    def get_remote_port(self):
-        self._check_alive("get_remote_port")
-        return self._backend.get_remote_port()
-
-    def get_local_host(self):
-        self._check_alive("get_local_host")
-        return self._backend.get_local_host()
-
-    def get_local_port(self):
-        self._check_alive("get_local_port")
-        return self._backend.get_local_port()
-
-    # -- options ----------------------------------------------------------------
-
-    def _feature(self, name, what):
-        if not self._engines.features().get(name):
-            raise unsupported("%s is not available on %s" % (what, platform.get().name))
-
-    def _has_buffered_data(self):
-        return self._engine is not None and self._engine.pending() > 0
+    # -- options: the receive timeout here, the rest in twinsock/tls_extras.py --
 
     def get_opt(self, key):
-        self._check_alive("get_opt")
-        check_key(key, "get_opt")
-        if key in _FORWARDED:
+        if key in (_OPT_RECV_TIMEOUT, _OPT_STATE) and not self._cleaned:
             return self._backend.get_opt(key)
-        if key == OPT_INNER_MTU:
-            if not self._dtls:
-                raise unsupported("get_opt: OPT_INNER_MTU applies to datagram sockets")
-            overhead = self._engine.record_overhead() if self._engine is not None else None
-            inner = self._backend.get_opt(OPT_INNER_MTU) - (overhead or _WORST_DTLS_OVERHEAD)
-            # one record carries at most 2^14 plaintext bytes (RFC 6347 4.1)
-            return min(inner, _MAX_RECORD_PLAINTEXT)
-        if key == OPT_BYTES_SENT:
-            return self._sent
-        if key == OPT_BYTES_RECEIVED:
-            return self._received
-        if key == OPT_HAS_BUFFERED_DATA:
-            return self._has_buffered_data()
-        if key == OPT_SESSION_RESUMED:
-            return self._resumed  # False where the engine cannot resume
-        if key == OPT_CONNECTION_ID_RESUMED:
-            return self._cid_resumed  # False where the engine has no Connection ID
-        if key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
-            return self._timeouts or self._config.dtls_handshake_timeouts
-        if key == OPT_DANE_TLSA_ARRAY:
-            raise invalid("get_opt: OPT_DANE_TLSA_ARRAY is write-only")
-        raise invalid("get_opt: unknown option key %s" % option_name(key))
+        return self._get_opt(key)
 
     def set_opt(self, key, value):
-        self._check_alive("set_opt")
-        check_key(key, "set_opt")
-        if key in (OPT_RECV_TIMEOUT, OPT_PREFERRED_ADDR_FAMILY, OPT_FORCED_ADDR_FAMILY):
+        if key == _OPT_RECV_TIMEOUT and not self._cleaned:
             self._backend.set_opt(key, value)
-        elif key == OPT_DTLS_HANDSHAKE_TIMEOUTS:
-            self._timeouts = check_handshake_timeouts(value, "OPT_DTLS_HANDSHAKE_TIMEOUTS")
-        elif key == OPT_DANE_TLSA_ARRAY:
-            self._feature("dane", "OPT_DANE_TLSA_ARRAY (DANE)")
-        elif key in (
-            OPT_STATE,
-            OPT_ADDR_FAMILY,
-            OPT_MTU,
-            OPT_INNER_MTU,
-            OPT_BYTES_SENT,
-            OPT_BYTES_RECEIVED,
-            OPT_HAS_BUFFERED_DATA,
-            OPT_SESSION_RESUMED,
-            OPT_CONNECTION_ID_RESUMED,
-        ):
-            raise invalid("set_opt: %s is read-only" % option_name(key))
         else:
-            raise invalid("set_opt: unknown option key %s" % option_name(key))
-
-    # -- readiness, for poll() ----------------------------------------------------
-
-    def _poll_socket(self):
-        return self._backend._poll_socket()
-
-    def _timer_ms(self):
-        """ms until the engine's DTLS retransmission is due (0: now), None
-        when no flight is in the air: poll() wakes for it, then _on_timer()."""
-        engine = self._engine
-        return engine.dtls_timeout_ms() if self._dtls and engine is not None else None
-
-    def _on_timer(self):
-        self._engine.dtls_handle_timeout()
-
-
-# DTLS 1.2 record header plus the largest AEAD/CBC expansion: what OPT_INNER_MTU
-# subtracts before a handshake has chosen the suite.
-_WORST_DTLS_OVERHEAD = 13 + 16 + 48 + 16
-_MAX_RECORD_PLAINTEXT = 16384
-
-
-def _psk_select():
-    try:
-        from twinsock_port import tls_psk_select
-    except ImportError:  # a port without twinsock's own engine
-        return None
-    return tls_psk_select
-
-
-def _stored_session(buf):
-    """The session bytes kept in a caller's resumption buffer, or None.
-    Layout: 2-byte big-endian length, then the engine's session bytes."""
-    if not buf or len(buf) < 2:
-        return None
-    size = buf[0] << 8 | buf[1]
-    if not size or size > len(buf) - 2:
-        return None
-    return bytes(buf[2 : 2 + size])
-
-
-def _store_session(buf, session):
-    if buf is None or not session or len(session) > len(buf) - 2:
-        return
-    buf[0] = len(session) >> 8
-    buf[1] = len(session) & 0xFF
-    buf[2 : 2 + len(session)] = session
-
-
-def ciphersuites():
-    """The IANA ids of the ciphersuites the running TLS engine can negotiate
-    (for SSLConfig.ciphersuites), sorted; [] without an engine. Unless the
-    application registered an engine, this includes the suites twinsock's own
-    DTLS-PSK engine brings to DTLS with PSK where it can run."""
-    engine = platform.tls_engine()
-    have = engine.ciphersuites() if engine is not None else []
-    select = None if platform.tls_engine_registered() else _psk_select()
-    return select.ciphersuites(have) if select is not None else have
+            self._set_opt(key, value)
 
 
 def ssl_socket(ssl_config):

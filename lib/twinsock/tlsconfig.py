@@ -4,7 +4,7 @@
 # twinsock/errtext.py. CertInfo is in
 # twinsock/certinfo.py, served from here on first use: a PSK client never
 # loads it.
-from twinsock.errors import EPROTO, ERANGE, NetError
+from twinsock.errors import EPROTO, NetError
 
 
 class TLSError(NetError):
@@ -50,26 +50,43 @@ class PskInfo:
         return "PskInfo(identity=%r, key=<%d bytes>)" % (self.identity, len(self.key))
 
 
+_TIMEOUTS = (1000, 60000)
+
+
 class SSLConfig:
+    # Defaults on the class: a config's own dict holds only what was given (heap).
+    version = 0  # TLS_DEFAULT
+    server_name_indication = None
+    session_resumption_buffer = None
+    dtls_handshake_timeouts = _TIMEOUTS
+    ciphersuites = None
+    use_connection_id = False
+    backend_configuration = None
+
     def __init__(
         self,
         security,
-        version=0,  # TLS_DEFAULT
+        version=0,
         server_name_indication=None,
         session_resumption_buffer=None,
-        dtls_handshake_timeouts=(1000, 60000),
+        dtls_handshake_timeouts=_TIMEOUTS,
         ciphersuites=None,
         use_connection_id=False,
         backend_configuration=None,
     ):
         self.security = security
-        self.version = version
-        self.server_name_indication = server_name_indication
-        self.session_resumption_buffer = session_resumption_buffer
-        self.dtls_handshake_timeouts = dtls_handshake_timeouts
-        self.ciphersuites = ciphersuites
-        self.use_connection_id = use_connection_id
-        self.backend_configuration = backend_configuration
+        given = (
+            ("version", version),
+            ("server_name_indication", server_name_indication),
+            ("session_resumption_buffer", session_resumption_buffer),
+            ("dtls_handshake_timeouts", dtls_handshake_timeouts),
+            ("ciphersuites", ciphersuites),
+            ("use_connection_id", use_connection_id),
+            ("backend_configuration", backend_configuration),
+        )
+        for name, value in given:
+            if value is not getattr(SSLConfig, name):
+                setattr(self, name, value)
         self.validate()
 
     def validate(self):
@@ -79,38 +96,18 @@ class SSLConfig:
         value = self.version
         if type(value) is not int or value not in (0, 6, 7):
             _bad("SSLConfig.version", 10, value)
-        value = self.server_name_indication
-        what = "SSLConfig.server_name_indication"
-        if value is not None:
-            if type(value) is not str or not value:
-                _bad(what, 11, value)
-            if len(value) > 255:
-                raise NetError(ERANGE, what + " is over 255 characters")
-            # a NUL would cut the name mbedTLS verifies against; labels are 1..63
-            for label in value.rstrip(".").split("."):
-                if not 0 < len(label) <= 63 or "\x00" in label:
-                    _bad(what, 12, value[:64])
-        value = self.session_resumption_buffer
-        if value is not None and type(value) is not bytearray:
-            _bad("SSLConfig.session_resumption_buffer", 13, type(value).__name__)
-        self.dtls_handshake_timeouts = check_handshake_timeouts(
-            self.dtls_handshake_timeouts, "SSLConfig.dtls_handshake_timeouts"
-        )
-        value = self.ciphersuites
-        if value is not None:
-            ok = type(value) in (list, tuple)
-            for suite in value if ok else ():
-                ok = ok and type(suite) is int and 0 <= suite <= 0xFFFF
-            if not ok:
-                _bad("SSLConfig.ciphersuites", 15, value)
-        if type(self.use_connection_id) is not bool:
-            _bad("SSLConfig.use_connection_id", 8, self.use_connection_id)
-        value = self.backend_configuration
-        if value is not None:
-            from twinsock.config import SocketConfig  # only when one is given
+        # the optional fields' checks load only when a config sets one
+        if (
+            self.server_name_indication is not None
+            or self.session_resumption_buffer is not None
+            or self.dtls_handshake_timeouts is not _TIMEOUTS
+            or self.ciphersuites is not None
+            or self.use_connection_id is not False
+            or self.backend_configuration is not None
+        ):
+            from twinsock.tlsoptions import check_options
 
-            if not isinstance(value, SocketConfig):
-                _bad("SSLConfig.backend_configuration", 16, value)
+            check_options(self)
 
 
 def check_handshake_timeouts(value, what):

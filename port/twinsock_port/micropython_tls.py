@@ -16,10 +16,10 @@ def install(cls):
 
 def tls_engine(self):
     try:
-        from twinsock_port import tls_micropython
+        from twinsock_port import tls_mbedtls
     except ImportError:  # firmware without the tls module
         return None
-    return tls_micropython
+    return tls_mbedtls
 
 
 def no_delay(self, raw):

@@ -1,4 +1,6 @@
-# The MicroPython TLS/DTLS engine: the `tls` module (mbedTLS) directly.
+# The MicroPython engine's DTLS side: the `tls` module (mbedTLS) over datagrams.
+# TLS over TCP and what both share is in tls_mbedtls.py; this module's engine
+# runs both (use_tls_engine(tls_micropython) takes either kind of socket).
 #
 # The tls object never sees the platform socket: it gets a _Wire, a small
 # io.IOBase stream over the (connected, non-blocking) socket. Through it the
@@ -13,44 +15,17 @@
 #     caller's buffer can be detected (and its rest dropped) as truncation;
 #   - reports pending() exactly: polling the tls object only asks mbedTLS
 #     (the _Wire answers "not ready" for the socket).
-import gc
-import sys
 import time
 
 from micropython import const
+from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE, MessageTruncated
 
-try:
-    import tls as _tls
-except ImportError:  # firmware older than v1.23
-    _tls = None
-try:
-    import io as _io
-except ImportError:
-    import uio as _io
-try:
-    import select as _select
-except ImportError:
-    import uselect as _select
-try:
-    import binascii as _binascii
-except ImportError:
-    import ubinascii as _binascii
+from twinsock_port import tls_common as common, tls_mbedtls as _stream
 
-from twinsock.errors import (
-    ECONNRESET,
-    ENOTCONN,
-    EPIPE,
-    MessageTruncated,
-    TLSError,
-    unsupported,
-)
+# the engine-module functions are tls_mbedtls's
+from twinsock_port.tls_mbedtls import _EAGAIN, _PROBE, ciphersuites, features  # noqa: F401
 
-from twinsock_port import tls_common as common
-
-_MAX_DATAGRAM = 2048  # the largest DTLS datagram read in one piece
-_EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
-_POLL = 3  # MP_STREAM_POLL
-_CLOSE = 4  # MP_STREAM_CLOSE
+_MAX_DATAGRAM = const(2048)  # the largest DTLS datagram read in one piece
 
 # negative mbedTLS codes MicroPython raises as OSError(code); the rest: tls_rare
 _CONN_EOF = const(-0x7280)
@@ -58,100 +33,25 @@ _FATAL_ALERT = const(-0x7780)
 _PEER_CLOSE_NOTIFY = const(-0x7880)
 _HELLO_VERIFY_REQUIRED = const(-0x6A80)
 
-_CCS = const(20)
 _ALERT = const(21)
-_HANDSHAKE = const(22)
 _LIB_MIN_MS = const(1000)  # mbedTLS's hs_timeout_min/max defaults (not settable)
 _LIB_MAX_MS = const(60000)
 
-_features = None
-_PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
-_POLLER = None  # made on the first pending()
 
-
-def features():
-    global _features
-    if _features is None:
-        dtls = _tls is not None and hasattr(_tls, "PROTOCOL_DTLS_CLIENT")
-        psk = False
-        if _tls is not None:
-            # PSK came as SSLContext attributes (psk_identity, psk_key,
-            # server_psk_keys) after v1.28
-            psk = hasattr(_tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT), "psk_identity")
-        _features = {
-            "tls": _tls is not None,
-            "dtls": dtls,
-            "psk": psk,
-            "session_resumption": False,
-            "connection_id": False,
-            "dane": False,
-        }
-    return _features
-
-
-def ciphersuites():
-    """The IANA ids of the table's suites this firmware's mbedTLS has."""
-    if _tls is None:
-        return []
-    from twinsock_port.tls_suites import SUITES
-
-    have = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT).get_ciphers()
-    return sorted(i for i in SUITES if SUITES[i][2] in have)
-
-
-def _der_list(blobs):
-    """PEM or DER bytes (or a sequence of them) -> a list of DER blobs."""
-    if blobs is None:
-        return []
-    if isinstance(blobs, (bytes, bytearray, memoryview)):
-        blobs = (blobs,)
-    out = []
-    for blob in blobs:
-        blob = bytes(blob)
-        if b"-----BEGIN" not in blob:
-            out.append(blob)
-            continue
-        for part in blob.split(b"-----BEGIN")[1:]:
-            body = part.split(b"-----", 1)[1].split(b"-----END", 1)[0]
-            out.append(_binascii.a2b_base64(body.replace(b"\r", b"").replace(b"\n", b"")))
-    return out
-
-
-class _Wire(_io.IOBase):
-    """The stream mbedTLS reads and writes: see the module comment."""
+class _DatagramWire(_stream._Wire):
+    """The stream mbedTLS reads and writes for DTLS: see the module comment."""
 
     # Defaults on the class: an instance holds only what changed (heap).
     handshaking = True
     budget = -1  # datagrams mbedTLS may read now; -1: no limit
     flight = None  # DTLS: tls_common.Flight
     alert = None  # DTLS: a fatal alert the peer sent during the handshake
-    # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
-    sent = 0
-    received = 0
     preload = None  # a datagram read before the engine existed
     alert_seen = False  # DTLS: the peer sent an alert after the handshake
     # mbedTLS's own retransmission timer (1 s doubling to 60 s), followed
     # from outside: in an encrypted flight its resends matter (see write)
     lib_timeout = _LIB_MIN_MS
     lib_deadline = None
-
-    def __init__(self, sock, dtls):
-        self.sock = sock
-        self.dtls = dtls
-        if not dtls:
-            # TLS record scanners: [header bytes still needed, body bytes left, header]
-            self._in = [5, 0, bytearray(5)]
-            self._out = [5, 0, bytearray(5)]
-
-    def done(self):
-        return self.sent == 2 and self.received == 2
-
-    def _progress(self, state, content_type):
-        if content_type == _CCS:
-            return 1 if state == 0 else state
-        if content_type == _HANDSHAKE and state == 1:
-            return 2
-        return state
 
     def _scan_datagram(self, data, incoming):
         pos = 0
@@ -165,28 +65,6 @@ class _Wire(_io.IOBase):
                 self.sent = self._progress(self.sent, kind)
             pos += 13 + ((data[pos + 11] << 8) | data[pos + 12])
         return epoch
-
-    def _scan_stream(self, data, incoming):
-        state = self._in if incoming else self._out
-        pos = 0
-        end = len(data)
-        while pos < end:
-            if state[1]:
-                step = min(state[1], end - pos)
-                state[1] -= step
-                pos += step
-                continue
-            header = state[2]
-            header[5 - state[0]] = data[pos]
-            state[0] -= 1
-            pos += 1
-            if state[0] == 0:
-                if incoming:
-                    self.received = self._progress(self.received, header[0])
-                else:
-                    self.sent = self._progress(self.sent, header[0])
-                state[0] = 5
-                state[1] = (header[3] << 8) | header[4]
 
     def readinto(self, buf):
         if self.budget == 0:
@@ -281,121 +159,12 @@ class _Wire(_io.IOBase):
             self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
         self.lib_deadline = time.ticks_add(now, self.lib_timeout + 10)
 
-    def ioctl(self, request, arg):
-        # POLL: only mbedTLS's own buffer counts (see pending()); CLOSE: the
-        # platform socket belongs to the caller.
-        return 0
 
-
-class MbedTLSEngine:
+class MbedTLSEngine(_stream.MbedTLSEngine):
     """A (D)TLS session over a connected, non-blocking socket. See
     docs/TLS_ENGINES.md for the contract."""
 
-    name = "mbedtls"
-
-    def __init__(
-        self,
-        sock,
-        config,
-        dtls=False,
-        server_side=False,
-        server_hostname=None,
-        session=None,
-        handshake_timeouts=None,
-        mtu=1400,
-        client_id=None,
-        pending_datagram=None,
-    ):
-        if _tls is None:
-            raise unsupported("TLS needs the `tls` module (MicroPython v1.23 or later)")
-        if dtls and not features()["dtls"]:
-            raise unsupported("DTLS needs MicroPython v1.25 or later")
-        self._dtls = dtls
-        self._server_side = server_side
-        self._hostname = server_hostname
-        security = config.security
-        self._psk = hasattr(security, "identity")
-        if self._psk and not features()["psk"]:
-            raise unsupported("PSK needs a MicroPython `tls` module with psk_identity (v1.29)")
-        version = getattr(config, "version", 0)
-        if version == 7:
-            raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
-        self._wire = _Wire(sock, dtls)
-        if dtls:
-            self._wire.flight = common.Flight(handshake_timeouts)
-        if pending_datagram:
-            self._wire.preload = bytes(pending_datagram)
-        if sys.platform == "rp2":
-            # mbedTLS allocates its ~17 KB from the Python heap here
-            gc.collect()
-            if gc.mem_free() < common.TLS_HEAP_BYTES:
-                raise common.memory_error(gc.mem_free())
-        try:
-            ctx = self._make_context(config, security)
-            kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
-            if server_side:
-                if dtls:
-                    kwargs["client_id"] = client_id or b"twinsock"
-            elif server_hostname:
-                kwargs["server_hostname"] = server_hostname
-            self._tls = ctx.wrap_socket(self._wire, **kwargs)
-        except (OSError, MemoryError, ValueError) as e:
-            raise self._error(e)
-        if server_side and dtls:
-            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
-
-    def _make_context(self, config, security):
-        if self._dtls:
-            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
-        else:
-            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
-        ctx = _tls.SSLContext(proto)
-        if self._psk:
-            if self._server_side:
-                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
-            else:
-                ctx.psk_identity = bytes(security.identity)
-                ctx.psk_key = bytes(security.key)
-            ctx.verify_mode = _tls.CERT_NONE
-        else:
-            if getattr(security, "crls", ()):
-                raise unsupported("CRLs are not available in MicroPython's tls module")
-            trusted = _der_list(getattr(security, "trusted_certs", ()))
-            for cert in trusted:
-                ctx.load_verify_locations(cert)
-            own_cert = getattr(security, "client_cert", None)
-            if own_cert is not None:
-                key = getattr(security, "client_key", None)
-                if key is None:
-                    raise TLSError("CertInfo.client_cert given without client_key")
-                ctx.load_cert_chain(_der_list(own_cert)[0], _der_list(key)[0])
-            validate = getattr(security, "server_cert_validation", True)
-            if self._server_side:
-                ctx.verify_mode = _tls.CERT_REQUIRED if validate and trusted else _tls.CERT_NONE
-            elif validate:
-                if not trusted:
-                    raise TLSError(
-                        "certificate validation is on but CertInfo.trusted_certs is empty; "
-                        "give the CA, or server_cert_validation=False"
-                    )
-                if not self._hostname:
-                    raise TLSError("certificate validation needs a server name to check")
-                ctx.verify_mode = _tls.CERT_REQUIRED
-            else:
-                ctx.verify_mode = _tls.CERT_NONE
-        ids = getattr(config, "ciphersuites", None)
-        if ids:
-            ctx.set_ciphers(common.rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
-        return ctx
-
-    # ---- errors --------------------------------------------------------
-
-    def _error(self, e):
-        if isinstance(e, MemoryError):  # no import: the heap is short
-            return common.memory_error(gc.mem_free())
-        return common.rare().mbedtls_error(e, self._hostname, self._psk)
-
-    # ---- handshake -----------------------------------------------------
+    _Wire = _DatagramWire
 
     def handshake_step(self):
         if self._done:
@@ -445,7 +214,7 @@ class MbedTLSEngine:
             self._done = True
             wire.handshaking = False
             if not self._dtls:
-                wire._in = wire._out = None  # the handshake's record scanners
+                wire.scan = None  # the handshake's record scanners
             if flight:
                 flight.stop()
             return None
@@ -460,10 +229,6 @@ class MbedTLSEngine:
         # a DTLS client that has sent no ChangeCipherSpec has not used its key yet
         flight = self._wire.flight
         return flight is not None and not self._server_side and not flight.ccs
-
-    _early = None
-    _done = False
-    _closed = False
 
     def _after_hello_verify(self):
         # mbedTLS sent a HelloVerifyRequest and dropped the session, as a
@@ -545,59 +310,6 @@ class MbedTLSEngine:
                     wire.budget = -1
                 raise MessageTruncated(n)
         return n
-
-    def send(self, data):
-        try:
-            # DTLS: write1 (`send`) makes one record, one datagram; `write`
-            # would loop and split a long payload into several
-            n = (self._tls.send if self._dtls else self._tls.write)(data)
-        except OSError as e:
-            raise self._error(e)
-        return n
-
-    def pending(self):
-        """Decrypted bytes waiting in mbedTLS (1 means "some": mbedTLS only
-        tells whether there are any)."""
-        if self._early is not None:
-            return 1
-        global _POLLER
-        if _POLLER is None:
-            _POLLER = _select.poll()
-        _POLLER.register(self._tls, _select.POLLIN)
-        try:
-            return 1 if _POLLER.poll(0) else 0
-        finally:
-            _POLLER.unregister(self._tls)
-
-    # ---- session facts -------------------------------------------------
-
-    def session(self):
-        return None
-
-    def session_resumed(self):
-        return False
-
-    def cipher(self):
-        return self._tls.cipher()[0] if self._done else None
-
-    def version(self):
-        return self._tls.cipher()[1] if self._done else None
-
-    def record_overhead(self):
-        if not self._done:
-            return None
-        return common.rare().record_overhead(self.cipher(), self._dtls)
-
-    def close(self):
-        """MicroPython's tls cannot send close_notify; this frees mbedTLS's
-        buffers. The platform socket stays open (it is the caller's)."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._tls.close()
-        except OSError:
-            pass
 
 
 Engine = MbedTLSEngine

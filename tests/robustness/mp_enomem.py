@@ -54,7 +54,7 @@ report(first_tls=list(first[:3]), udp_echo_after=list(attempt(udp_echo)[:3]), fr
 
 # 2. When the engine did load: fill the heap in small blocks, leaving `room`
 # bytes, so that the handshake itself runs out.
-engine_loaded = "twinsock_port.tls_micropython" in sys.modules
+engine_loaded = "twinsock_port.tls_mbedtls" in sys.modules
 report(engine_loaded=engine_loaded)
 for room in (12 * 1024, 8 * 1024, 4 * 1024) if engine_loaded else ():
     filler = []

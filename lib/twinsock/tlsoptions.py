@@ -1,0 +1,42 @@
+# SSLConfig's checks of its optional fields (server name, resumption buffer,
+# handshake timeouts, ciphersuites, Connection ID, backend configuration),
+# loaded when a config sets one of them (twinsock/tlsconfig.py).
+from twinsock.errors import ERANGE, NetError
+from twinsock.tlsconfig import _TIMEOUTS, _bad, check_handshake_timeouts
+
+
+def check_options(config):
+    value = config.server_name_indication
+    what = "SSLConfig.server_name_indication"
+    if value is not None:
+        if type(value) is not str or not value:
+            _bad(what, 11, value)
+        if len(value) > 255:
+            raise NetError(ERANGE, what + " is over 255 characters")
+        # a NUL would cut the name mbedTLS verifies against; labels are 1..63
+        for label in value.rstrip(".").split("."):
+            if not 0 < len(label) <= 63 or "\x00" in label:
+                _bad(what, 12, value[:64])
+    value = config.session_resumption_buffer
+    if value is not None and type(value) is not bytearray:
+        _bad("SSLConfig.session_resumption_buffer", 13, type(value).__name__)
+    value = config.dtls_handshake_timeouts
+    if value is not _TIMEOUTS:
+        config.dtls_handshake_timeouts = check_handshake_timeouts(
+            value, "SSLConfig.dtls_handshake_timeouts"
+        )
+    value = config.ciphersuites
+    if value is not None:
+        ok = type(value) in (list, tuple)
+        for suite in value if ok else ():
+            ok = ok and type(suite) is int and 0 <= suite <= 0xFFFF
+        if not ok:
+            _bad("SSLConfig.ciphersuites", 15, value)
+    if type(config.use_connection_id) is not bool:
+        _bad("SSLConfig.use_connection_id", 8, config.use_connection_id)
+    value = config.backend_configuration
+    if value is not None:
+        from twinsock.config import SocketConfig  # only when one is given
+
+        if not isinstance(value, SocketConfig):
+            _bad("SSLConfig.backend_configuration", 16, value)

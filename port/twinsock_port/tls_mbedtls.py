@@ -1,0 +1,420 @@
+# The MicroPython TLS engine (the `tls` module, mbedTLS) for TLS over TCP,
+# and what its DTLS side shares; the DTLS side (flights, datagrams, the
+# server's cookie exchange) is in tls_micropython.py, loaded with the first
+# DTLS socket. Engine() picks the one a socket needs.
+#
+# The tls object never sees the platform socket: it gets a _Wire, a small
+# io.IOBase stream over the (connected, non-blocking) socket. Through it the
+# engine
+#   - knows when the handshake is over (it reads the record headers that pass:
+#     our and the peer's ChangeCipherSpec + Finished); tls has no API for it
+#     and SSLSocket.cipher() crashes while the handshake runs;
+#   - reports pending() exactly: polling the tls object only asks mbedTLS
+#     (the _Wire answers "not ready" for the socket).
+import gc
+import sys
+
+from micropython import const
+
+try:
+    import tls as _tls
+except ImportError:  # firmware older than v1.23
+    _tls = None
+try:
+    import io as _io
+except ImportError:
+    import uio as _io
+try:
+    import select as _select
+except ImportError:
+    import uselect as _select
+
+from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE, TLSError, unsupported
+
+
+class _Common:
+    """tls_common on first use: DTLS needs it (flights, alerts), a TLS-over-TCP
+    socket only when it fails."""
+
+    def __getattr__(self, name):
+        from twinsock_port import tls_common
+
+        return getattr(tls_common, name)
+
+
+common = _Common()
+
+_EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
+
+# negative mbedTLS codes MicroPython raises as OSError(code); the rest: tls_rare
+_CONN_EOF = const(-0x7280)
+_PEER_CLOSE_NOTIFY = const(-0x7880)
+
+_CCS = const(20)
+_HANDSHAKE = const(22)
+
+_features = None
+_PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
+_POLLER = None  # made on the first pending()
+
+
+def features():
+    global _features
+    if _features is None:
+        dtls = _tls is not None and hasattr(_tls, "PROTOCOL_DTLS_CLIENT")
+        psk = False
+        if _tls is not None:
+            # PSK came as SSLContext attributes (psk_identity, psk_key,
+            # server_psk_keys) after v1.28
+            psk = hasattr(_tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT), "psk_identity")
+        _features = {
+            "tls": _tls is not None,
+            "dtls": dtls,
+            "psk": psk,
+            "session_resumption": False,
+            "connection_id": False,
+            "dane": False,
+        }
+    return _features
+
+
+def ciphersuites():
+    """The IANA ids of the table's suites this firmware's mbedTLS has."""
+    if _tls is None:
+        return []
+    from twinsock_port.tls_suites import SUITES
+
+    have = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT).get_ciphers()
+    return sorted(i for i in SUITES if SUITES[i][2] in have)
+
+
+def _der_list(blobs):
+    """PEM or DER bytes (or a sequence of them) -> a list of DER blobs."""
+    if blobs is None:
+        return []
+    if isinstance(blobs, (bytes, bytearray, memoryview)):
+        blobs = (blobs,)
+    out = []
+    for blob in blobs:
+        blob = bytes(blob)
+        if b"-----BEGIN" not in blob:
+            out.append(blob)
+            continue
+        for part in blob.split(b"-----BEGIN")[1:]:
+            body = part.split(b"-----", 1)[1].split(b"-----END", 1)[0]
+            out.append(_a2b_base64(body.replace(b"\r", b"").replace(b"\n", b"")))
+    return out
+
+
+def _a2b_base64(data):
+    try:
+        from binascii import a2b_base64
+    except ImportError:
+        from ubinascii import a2b_base64
+    return a2b_base64(data)
+
+
+class _Wire(_io.IOBase):
+    """The stream mbedTLS reads and writes over TCP: see the module comment.
+    tls_micropython._DatagramWire is the DTLS one."""
+
+    # Defaults on the class: an instance holds only what changed (heap).
+    scan = None  # the record scanners while the handshake runs (see __init__)
+    # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
+    sent = 0
+    received = 0
+    dtls = False
+
+    def __init__(self, sock, dtls):
+        self.sock = sock
+        if dtls:
+            self.dtls = True
+        else:
+            # TLS record scanners, in and out: [header bytes still needed,
+            # body bytes left, header]
+            self.scan = ([5, 0, bytearray(5)], [5, 0, bytearray(5)])
+
+    def done(self):
+        return self.sent == 2 and self.received == 2
+
+    def _progress(self, state, content_type):
+        if content_type == _CCS:
+            return 1 if state == 0 else state
+        if content_type == _HANDSHAKE and state == 1:
+            return 2
+        return state
+
+    def _scan_stream(self, data, incoming):
+        state = self.scan[0 if incoming else 1]
+        pos = 0
+        end = len(data)
+        while pos < end:
+            if state[1]:
+                step = min(state[1], end - pos)
+                state[1] -= step
+                pos += step
+                continue
+            header = state[2]
+            header[5 - state[0]] = data[pos]
+            state[0] -= 1
+            pos += 1
+            if state[0] == 0:
+                if incoming:
+                    self.received = self._progress(self.received, header[0])
+                else:
+                    self.sent = self._progress(self.sent, header[0])
+                state[0] = 5
+                state[1] = (header[3] << 8) | header[4]
+
+    def readinto(self, buf):
+        try:
+            n = self.sock.readinto(buf)
+        except OSError as e:
+            # never raise through mbedTLS: a negative return is the errno
+            # (IOBase's stream glue), which tls raises as OSError(errno)
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
+            return None if code in _EAGAIN else -abs(code)
+        if self.scan is not None and n:  # handshaking
+            self._scan_stream(memoryview(buf)[:n], True)
+        return n
+
+    def write(self, buf):
+        try:
+            n = self.sock.write(buf)
+        except OSError as e:
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
+            return None if code in _EAGAIN else -abs(code)
+        if self.scan is not None and n:  # handshaking
+            self._scan_stream(memoryview(buf)[:n], False)
+        return n
+
+    def ioctl(self, request, arg):
+        # POLL: only mbedTLS's own buffer counts (see pending()); CLOSE: the
+        # platform socket belongs to the caller.
+        return 0
+
+
+class MbedTLSEngine:
+    """A TLS session over a connected, non-blocking socket (the DTLS one:
+    tls_micropython.MbedTLSEngine). See docs/TLS_ENGINES.md for the contract."""
+
+    name = "mbedtls"
+    _Wire = _Wire  # the stream it reads and writes through
+    # Defaults on the class: an instance holds only what differs (heap).
+    _early = None
+    _done = False
+    _closed = False
+    _dtls = False
+    _server_side = False
+    _hostname = None
+    _psk = False
+
+    def __init__(
+        self,
+        sock,
+        config,
+        dtls=False,
+        server_side=False,
+        server_hostname=None,
+        session=None,
+        handshake_timeouts=None,
+        mtu=1400,
+        client_id=None,
+        pending_datagram=None,
+    ):
+        if _tls is None:
+            raise unsupported("TLS needs the `tls` module (MicroPython v1.23 or later)")
+        if dtls and not features()["dtls"]:
+            raise unsupported("DTLS needs MicroPython v1.25 or later")
+        # what is False/None stays a class default: an instance holds only the rest
+        if dtls:
+            self._dtls = True
+        if server_side:
+            self._server_side = True
+        if server_hostname:
+            self._hostname = server_hostname
+        security = config.security
+        if hasattr(security, "identity"):
+            self._psk = True
+        if self._psk and not features()["psk"]:
+            raise unsupported("PSK needs a MicroPython `tls` module with psk_identity (v1.29)")
+        version = getattr(config, "version", 0)
+        if version == 7:
+            raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
+        self._wire = wire = self._Wire(sock, dtls)
+        if dtls:
+            wire.flight = common.Flight(handshake_timeouts)
+        if pending_datagram:
+            wire.preload = bytes(pending_datagram)
+        if sys.platform == "rp2":
+            # mbedTLS allocates its ~17 KB from the Python heap here
+            gc.collect()
+            if gc.mem_free() < common.TLS_HEAP_BYTES:
+                raise common.memory_error(gc.mem_free())
+        try:
+            ctx = self._make_context(config, security)
+            kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
+            if server_side:
+                if dtls:
+                    kwargs["client_id"] = client_id or b"twinsock"
+            elif server_hostname:
+                kwargs["server_hostname"] = server_hostname
+            self._tls = ctx.wrap_socket(self._wire, **kwargs)
+        except (OSError, MemoryError, ValueError) as e:
+            raise self._error(e)
+        if server_side and dtls:
+            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
+
+    def _make_context(self, config, security):
+        if self._dtls:
+            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
+        else:
+            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
+        ctx = _tls.SSLContext(proto)
+        if self._psk:
+            if self._server_side:
+                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
+            else:
+                ctx.psk_identity = bytes(security.identity)
+                ctx.psk_key = bytes(security.key)
+            ctx.verify_mode = _tls.CERT_NONE
+        else:
+            if getattr(security, "crls", ()):
+                raise unsupported("CRLs are not available in MicroPython's tls module")
+            trusted = _der_list(getattr(security, "trusted_certs", ()))
+            for cert in trusted:
+                ctx.load_verify_locations(cert)
+            own_cert = getattr(security, "client_cert", None)
+            if own_cert is not None:
+                key = getattr(security, "client_key", None)
+                if key is None:
+                    raise TLSError("CertInfo.client_cert given without client_key")
+                ctx.load_cert_chain(_der_list(own_cert)[0], _der_list(key)[0])
+            validate = getattr(security, "server_cert_validation", True)
+            if self._server_side:
+                ctx.verify_mode = _tls.CERT_REQUIRED if validate and trusted else _tls.CERT_NONE
+            elif validate:
+                if not trusted:
+                    raise TLSError(
+                        "certificate validation is on but CertInfo.trusted_certs is empty; "
+                        "give the CA, or server_cert_validation=False"
+                    )
+                if not self._hostname:
+                    raise TLSError("certificate validation needs a server name to check")
+                ctx.verify_mode = _tls.CERT_REQUIRED
+            else:
+                ctx.verify_mode = _tls.CERT_NONE
+        ids = getattr(config, "ciphersuites", None)
+        if ids:
+            ctx.set_ciphers(common.rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
+        return ctx
+
+    def _error(self, e):
+        if isinstance(e, MemoryError):  # no import: the heap is short
+            return common.memory_error(gc.mem_free())
+        return common.rare().mbedtls_error(e, self._hostname, self._psk)
+
+    # ---- handshake -----------------------------------------------------
+
+    def handshake_step(self):
+        if self._done:
+            return None
+        wire = self._wire
+        try:
+            n = self._tls.readinto(_PROBE)
+        except (OSError, MemoryError, ValueError) as e:
+            code = e.args[0] if e.args else None
+            if code in (EPIPE, ECONNRESET, ENOTCONN):
+                # the peer hung up on us mid-handshake (e.g. it wanted a client
+                # certificate): a TLS failure, not a bare socket error
+                raise common.rare().closed_error(lib_code=code)
+            raise self._error(e)
+        if n:
+            # application data right behind the peer's Finished: keep it
+            self._early = _PROBE[0]
+        if wire.done():
+            self._done = True
+            wire.scan = None  # the handshake's record scanners: it is over
+            return None
+        if n == 0:
+            raise common.rare().closed_error()
+        return "read"
+
+    # ---- data ----------------------------------------------------------
+
+    def recv_into(self, buf, nbytes=0):
+        size = nbytes or len(buf)
+        if self._early is not None:
+            buf[0] = self._early
+            self._early = None
+            return 1
+        try:
+            n = self._tls.readinto(memoryview(buf)[:size])
+        except OSError as e:
+            if e.args and e.args[0] in (_CONN_EOF, _PEER_CLOSE_NOTIFY):
+                return 0
+            raise self._error(e)
+        return n
+
+    def send(self, data):
+        try:
+            # DTLS: write1 (`send`) makes one record, one datagram; `write`
+            # would loop and split a long payload into several
+            n = (self._tls.send if self._dtls else self._tls.write)(data)
+        except OSError as e:
+            raise self._error(e)
+        return n
+
+    def pending(self):
+        """Decrypted bytes waiting in mbedTLS (1 means "some": mbedTLS only
+        tells whether there are any)."""
+        if self._early is not None:
+            return 1
+        global _POLLER
+        if _POLLER is None:
+            _POLLER = _select.poll()
+        _POLLER.register(self._tls, _select.POLLIN)
+        try:
+            return 1 if _POLLER.poll(0) else 0
+        finally:
+            _POLLER.unregister(self._tls)
+
+    # ---- session facts -------------------------------------------------
+
+    def session(self):
+        return None
+
+    def session_resumed(self):
+        return False
+
+    def cipher(self):
+        return self._tls.cipher()[0] if self._done else None
+
+    def version(self):
+        return self._tls.cipher()[1] if self._done else None
+
+    def record_overhead(self):
+        if not self._done:
+            return None
+        return common.rare().record_overhead(self.cipher(), self._dtls)
+
+    def close(self):
+        """MicroPython's tls cannot send close_notify; this frees mbedTLS's
+        buffers. The platform socket stays open (it is the caller's)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._tls.close()
+        except OSError:
+            pass
+
+
+def Engine(sock, config, dtls=False, *args, **kwargs):
+    """The engine for a socket: this module's over TCP, tls_micropython's for
+    DTLS (loaded then)."""
+    if dtls:
+        from twinsock_port.tls_micropython import MbedTLSEngine as engine
+    else:
+        engine = MbedTLSEngine
+    return engine(sock, config, dtls, *args, **kwargs)
