@@ -260,6 +260,7 @@ def run_probe(job):
                 s = opener()
                 out[name].append(before - free())
                 close(s)
+                s = None  # else the closed socket is freed inside the next measurement
             out[name] = sorted(out[name])[2]
         if type(out.get("raw")) is int and type(out.get("twinsock")) is int:
             out["overhead"] = out["twinsock"] - out["raw"]
