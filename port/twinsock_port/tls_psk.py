@@ -27,7 +27,6 @@ _CBC_SHA256 = const(0x00AE)
 # the suites, first choice first: CCM-8, CCM, CBC-SHA256
 NAMES = {_CCM_8: "PSK-AES128-CCM8", 0xC0A4: "PSK-AES128-CCM", _CBC_SHA256: "PSK-AES128-CBC-SHA256"}
 
-_V = b"\xfe\xfd"  # DTLS 1.2
 _CCS = const(20)
 _ALERT = const(21)
 _HS = const(22)
@@ -42,12 +41,6 @@ _CKE = const(16)
 _FIN = const(20)
 _EXT_CID = const(54)
 _EXT_EMS = const(23)  # extended master secret (RFC 7627): tinydtls insists on it
-# the largest datagram read in one piece: recv allocates its size, and a
-# board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
-_MAX_DATAGRAM = 2048 if sys.implementation.name == "micropython" else 16384 + 512
-# a non-blocking socket with nothing to do: EAGAIN (Linux, BSD), EINPROGRESS
-# (Linux, newlib); CPython's BlockingIOError carries EAGAIN too
-_BLOCK = (11, 35, 115, 119)
 # dropped[] indexes: bad MAC, replayed, too old, wrong epoch (or CID)
 _BAD_MAC = const(0)
 _REPLAYED = const(1)
@@ -55,9 +48,9 @@ _TOO_OLD = const(2)
 _WRONG_EPOCH = const(3)
 
 
-def _vec(b, size=2):
-    """`b` after its length in `size` bytes (a TLS vector)."""
-    return len(b).to_bytes(size, "big") + b
+def _vec(data, n=2):
+    """`data` after its length in `n` bytes (a TLS vector)."""
+    return len(data).to_bytes(n, "big") + data
 
 
 def alert_error(*args):
@@ -204,27 +197,27 @@ class Dtls:
 
     # -- records out ---------------------------------------------------------
 
-    def _seal(self, ctype, data, epoch, cid=b""):
+    def _seal(self, kind, data, epoch, cid=b""):
         """A record; `cid`: the peer's Connection ID (tls_psk_cid)."""
         seq = self._wseq[epoch]
         self._wseq[epoch] = seq + 1
         es = epoch.to_bytes(2, "big") + seq.to_bytes(6, "big")
         if not epoch:
-            return bytes((ctype,)) + _V + es + _vec(data)
-        aad = self._aad(ctype, es, cid, len(data))
+            return bytes((kind,)) + b"\xfe\xfd" + es + _vec(data)
+        aad = self._aad(kind, es, cid, len(data))
         k = self._wkeys
         if self._cbc:
-            body = self._cbc.seal(k, data, aad)
+            body = self._cbc.encrypt(k, data, aad)
         else:
-            body = es + k[0].seal(k[1] + es, data, aad)
-        return bytes((ctype,)) + _V + es + cid + _vec(body)
+            body = es + k[0].encrypt(k[1] + es, data, aad)
+        return bytes((kind,)) + b"\xfe\xfd" + es + cid + _vec(body)
 
-    def _msg(self, mtype, body):
+    def _msg(self, kind, body):
         """A handshake message (unfragmented header), added to the transcript."""
         seq = self._tx_msg
         self._tx_msg = seq + 1
         n = len(body).to_bytes(3, "big")
-        m = bytes((mtype,)) + n + seq.to_bytes(2, "big") + b"\0\0\0" + n + body
+        m = bytes((kind,)) + n + seq.to_bytes(2, "big") + b"\0\0\0" + n + body
         self._hs += m
         return m
 
@@ -237,20 +230,20 @@ class Dtls:
             self._trigger = self._rx_msg - 1
             self.tcur = None
             if timed:
-                self.started = ticks_ms()
+                self.start = ticks_ms()  # when the flight was first sent
                 self.tcur = self.tmin
-                self.deadline = ticks_add(self.started, self.tmin)
+                self.deadline = ticks_add(self.start, self.tmin)
         # a record's and a message's headers, the worst protection, a CID
         room = max(self.mtu - 97, 32)
         dgram = b""
-        for ctype, body, epoch in self._flight:
+        for kind, body, epoch in self._flight:
             parts = (body,)
-            if ctype == _HS and len(body) - 12 > room:
+            if kind == _HS and len(body) - 12 > room:
                 from twinsock_port.tls_psk_rare import fragments
 
                 parts = fragments(body, room)
             for part in parts:
-                record = self._seal(ctype, part, epoch)
+                record = self._seal(kind, part, epoch)
                 if dgram and len(dgram) + len(record) > self.mtu:
                     self.out.append(dgram)
                     dgram = b""
@@ -265,11 +258,11 @@ class Dtls:
         left = ticks_diff(self.deadline, ticks_ms())
         return left if left > 0 else 0
 
-    def _fail(self, number, error=None):
-        """Send fatal alert `number` and raise."""
-        self.out.append(self._seal(_ALERT, bytes((2, number)), self._wepoch))
+    def _fail(self, n, error=None):
+        """Send fatal alert `n` and raise."""
+        self.out.append(self._seal(_ALERT, bytes((2, n)), self._wepoch))
         self.tcur = None
-        raise error or alert_error(number, True, self)
+        raise error or alert_error(n, True, self)
 
     # -- keys ----------------------------------------------------------------
 
@@ -294,9 +287,9 @@ class Dtls:
             server = (Ccm(kb[16:32], tag), kb[36:40])
         self._wkeys, self._next_rkeys = (server, client) if self.server else (client, server)
 
-    def _finished(self, server_side, transcript):
+    def _finished(self, server_side, data):
         label = b"server finished" if server_side else b"client finished"
-        return prf(self._master, label, sha256(transcript), 12)
+        return prf(self._master, label, sha256(data), 12)
 
     def _change_cipher(self, flight):
         """Append CCS + Finished (epoch 1) to `flight`."""
@@ -315,10 +308,10 @@ class Dtls:
         pos = 0
         end = len(data)
         while pos + 13 <= end:
-            rtype = data[pos]
+            kind = data[pos]
             cid = b""
             head = 13
-            if rtype == _CID:
+            if kind == _CID:
                 if not self.rx_cid:
                     self.dropped[_WRONG_EPOCH] += 1
                     return
@@ -332,7 +325,7 @@ class Dtls:
                 return
             es = data[pos + 3 : pos + 11]
             body = data[pos + head : nxt]
-            other = rtype == _CID and data[pos + 11 : pos + 11 + len(cid)] != cid
+            other = kind == _CID and data[pos + 11 : pos + 11 + len(cid)] != cid
             pos = nxt
             if other:  # a record of another connection (its CID is not ours)
                 self.dropped[_WRONG_EPOCH] += 1
@@ -354,32 +347,32 @@ class Dtls:
                 self.dropped[_REPLAYED] += 1
                 continue
             if epoch:
-                plain = self._open(rtype, es, body, cid)
+                plain = self._open(kind, es, body, cid)
                 if plain is None:
                     self.dropped[_BAD_MAC] += 1
                     if not self.done:
                         # our peer derived other keys: a different PSK
                         self._fail(20)
                     continue
-                rtype, body = plain
+                kind, body = plain
             if off < 0:
                 self._rbits = (self._rbits << -off | 1) & 0xFFFFFFFFFFFFFFFF
                 self._rmax = seq
             else:
                 self._rbits |= 1 << off
-            if rtype == _APP:
+            if kind == _APP:
                 if self.done and len(body):
                     self.app.append(body)
-            elif rtype == _HS:
+            elif kind == _HS:
                 self._handshake_records(body)
-            elif rtype == _CCS:
+            elif kind == _CCS:
                 if self._next_rkeys is not None and self._repoch == 0:
                     self._rkeys = self._next_rkeys
                     self._next_rkeys = None
                     self._repoch = 1
                     self._rmax = -1
                     self._rbits = 0
-            elif rtype == _ALERT and len(body) >= 2:
+            elif kind == _ALERT and len(body) >= 2:
                 if body[1] == 0:
                     self.closed = True
                     if not self.done:
@@ -388,36 +381,36 @@ class Dtls:
                     self.tcur = None
                     raise alert_error(body[1], False, self)
 
-    def _open(self, rtype, es, body, cid):
+    def _open(self, kind, es, data, cid):
         """(content type, plaintext) of a protected record, or None."""
         k = self._rkeys
         if self._cbc:
-            data = self._cbc.open_(k, body, self, rtype, es, cid)
+            plain = self._cbc.decrypt(k, data, self, kind, es, cid)
         else:
-            n = len(body) - 24 + (self.suite == _CCM_8) * 8
+            n = len(data) - 24 + (self.suite == _CCM_8) * 8
             if n < 0:
                 return None
-            data = k[0].open(k[1] + body[:8], body[8:], self._aad(rtype, es, cid, n))
-        if data is None:
+            plain = k[0].decrypt(k[1] + data[:8], data[8:], self._aad(kind, es, cid, n))
+        if plain is None:
             return None
-        return rtype, data
+        return kind, plain
 
-    def _aad(self, rtype, es, cid, n):
-        return es + bytes((rtype,)) + _V + n.to_bytes(2, "big")
+    def _aad(self, kind, es, cid, n):
+        return es + bytes((kind,)) + b"\xfe\xfd" + n.to_bytes(2, "big")
 
-    def _handshake_records(self, body):
+    def _handshake_records(self, data):
         pos = 0
-        while pos + 12 <= len(body):
-            mtype = body[pos]
-            length = int.from_bytes(body[pos + 1 : pos + 4], "big")
-            mseq = body[pos + 4] << 8 | body[pos + 5]
-            foff = int.from_bytes(body[pos + 6 : pos + 9], "big")
-            flen = int.from_bytes(body[pos + 9 : pos + 12], "big")
-            frag = body[pos + 12 : pos + 12 + flen]
+        while pos + 12 <= len(data):
+            kind = data[pos]
+            length = int.from_bytes(data[pos + 1 : pos + 4], "big")
+            mseq = data[pos + 4] << 8 | data[pos + 5]
+            foff = int.from_bytes(data[pos + 6 : pos + 9], "big")
+            flen = int.from_bytes(data[pos + 9 : pos + 12], "big")
+            frag = data[pos + 12 : pos + 12 + flen]
             pos += 12 + flen
             if len(frag) != flen or foff + flen > length:
                 return
-            if self.server and self._state == 0 and mtype == _CH:
+            if self.server and self._state == 0 and kind == _CH:
                 self._rx_msg = mseq  # stateless until the cookie matches
             if mseq < self._rx_msg:
                 if mseq == self._trigger and self._flight:
@@ -437,15 +430,16 @@ class Dtls:
             self._rx_msg += 1
             n = length.to_bytes(3, "big")
             before = len(self._hs)
-            self._hs += bytes((mtype,)) + n + mseq.to_bytes(2, "big") + b"\0\0\0" + n + message
+            self._hs += bytes((kind,)) + n + mseq.to_bytes(2, "big") + b"\0\0\0" + n + message
             try:
-                self._handle(mtype, bytes(message), before)
+                self._handle(kind, bytes(message), before)
             except (IndexError, ValueError):
                 self._fail(50)  # decode_error
 
     # -- the handshake -------------------------------------------------------
 
-    def _client_hello(self, cookie):
+    def _client_hello(self, data):
+        """Send our ClientHello, with cookie `data` from the server."""
         suites = b""
         for s in self.suites:
             suites += s.to_bytes(2, "big")
@@ -457,40 +451,40 @@ class Dtls:
             self.rx_cid = b""
             ext += b"\0\x36\0\x01\0"
         sid = self._session[1] if self._session else b""
-        body = _V + self._cr + _vec(sid, 1) + _vec(cookie, 1) + _vec(suites) + b"\x01\x00"
+        body = b"\xfe\xfd" + self._cr + _vec(sid, 1) + _vec(data, 1) + _vec(suites) + b"\x01\x00"
         body += _vec(ext)
         self._send_flight([(_HS, self._msg(_CH, body), 0)])
 
-    def _handle(self, mtype, body, before):
+    def _handle(self, kind, data, before):
         """The client's side of the handshake (tls_psk_server: the server's)."""
         state = self._state
-        if mtype == _HVR and state == 0:
+        if kind == _HVR and state == 0:
             self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
-            self._client_hello(body[3 : 3 + body[2]])
-        elif mtype == _SH and state == 0:
-            self._sr = body[2:34]
-            sid = body[35 : 35 + body[34]]
-            at = 35 + body[34]
-            suite = body[at] << 8 | body[at + 1]
+            self._client_hello(data[3 : 3 + data[2]])
+        elif kind == _SH and state == 0:
+            self._sr = data[2:34]
+            sid = data[35 : 35 + data[34]]
+            at = 35 + data[34]
+            suite = data[at] << 8 | data[at + 1]
             if suite not in self.suites:
                 self._fail(47)
             self.suite = suite
             self._sid = sid
-            self._extensions(body[at + 3 :])
+            self._extensions(data[at + 3 :])
             self._state = 1
             if self._session:
                 from twinsock_port.tls_psk_rare import resume
 
                 resume(self)
-        elif mtype == _SKE and state == 1:
+        elif kind == _SKE and state == 1:
             pass  # a PSK identity hint: we have one identity
-        elif mtype == _SHD and state == 1:
+        elif kind == _SHD and state == 1:
             flight = [(_HS, self._msg(_CKE, _vec(self._identity)), 0)]
             self._derive()  # after the ClientKeyExchange: EMS hashes it
             self._send_flight(self._change_cipher(flight))
             self._state = 2
-        elif mtype == _FIN and state == 2 and self._repoch == 1:
-            if not equal(body, self._finished(True, self._hs[:before])):
+        elif kind == _FIN and state == 2 and self._repoch == 1:
+            if not equal(data, self._finished(True, self._hs[:before])):
                 self._fail(51)
             if self.resumed:
                 self._send_flight(self._change_cipher([]), False)
@@ -498,18 +492,18 @@ class Dtls:
         else:
             self._fail(10)
 
-    def _extensions(self, exts):
+    def _extensions(self, data):
         """Take the peer's CID from its hello's extensions; True when it sent
         renegotiation_info (RFC 5746)."""
         pos = 2
         secure = False
-        while pos + 4 <= len(exts):
-            etype = exts[pos] << 8 | exts[pos + 1]
-            n = exts[pos + 2] << 8 | exts[pos + 3]
-            data = exts[pos + 4 : pos + 4 + n]
+        while pos + 4 <= len(data):
+            etype = data[pos] << 8 | data[pos + 1]
+            n = data[pos + 2] << 8 | data[pos + 3]
+            value = data[pos + 4 : pos + 4 + n]
             pos += 4 + n
-            if etype == _EXT_CID and self.want_cid and data:
-                self.tx_cid = bytes(data[1 : 1 + data[0]]) or None
+            if etype == _EXT_CID and self.want_cid and value:
+                self.tx_cid = bytes(value[1 : 1 + value[0]]) or None
                 if self.server:
                     self.rx_cid = random(6)
             secure |= etype == 0xFF01
@@ -531,15 +525,19 @@ class Dtls:
             try:
                 self._sock.send(out.pop(0))
             except OSError as e:
-                if e.args[0] not in _BLOCK:  # a lost datagram is resent by the timer
+                # a non-blocking socket with nothing to do: EAGAIN (Linux, BSD),
+                # EINPROGRESS (Linux, newlib); a lost datagram is resent by the timer
+                if e.args[0] not in (11, 35, 115, 119):
                     raise alert_error("send", e)
 
     def _pump(self):
         """Take one datagram from our socket; False when none is waiting."""
         try:
-            data = self._sock.recv(_MAX_DATAGRAM)
+            # the largest datagram read in one piece: recv allocates its size, and a
+            # board's heap has no 16 KB to spare (mbedTLS's engine reads 2 KB too)
+            data = self._sock.recv(2048 if sys.implementation.name == "micropython" else 16896)
         except OSError as e:
-            if e.args[0] in _BLOCK:
+            if e.args[0] in (11, 35, 115, 119):  # as in _flush
                 return False
             raise alert_error("receive", e)
         try:
@@ -568,7 +566,7 @@ class Dtls:
             now = ticks_ms()
             if self.tcur >= self.tmax:
                 self.tcur = None
-                raise alert_error(None, (ticks_diff(now, self.started), self._wepoch > 0))
+                raise alert_error(None, (ticks_diff(now, self.start), self._wepoch > 0))
             self.tcur = min(self.tcur * 2, self.tmax)
             self.deadline = ticks_add(now, self.tcur)
             self._send_flight()

@@ -23,7 +23,7 @@ def keys(master, sr, cr):
     return (kb[64:80], kb[:32]), (kb[80:96], kb[32:64])
 
 
-def seal(k, data, aad):
+def encrypt(k, data, aad):
     """The record body: IV, then data + MAC + padding encrypted."""
     data = data + hmac(k[1], aad + data)
     pad = 15 - len(data) % 16
@@ -31,7 +31,7 @@ def seal(k, data, aad):
     return iv + cbc_encrypt(k[0], iv, data + bytes((pad,)) * (pad + 1))
 
 
-def open_(k, body, dtls, rtype, es, cid):
+def decrypt(k, body, dtls, kind, es, cid):
     """The plaintext of a record body, or None (the rest: dtls._aad's)."""
     if len(body) < 64 or len(body) % 16:
         return None
@@ -45,6 +45,6 @@ def open_(k, body, dtls, rtype, es, cid):
     good &= equal(p[n - pad - 1 :], bytes((pad,)) * (pad + 1))
     data = p[: n - pad - 33]
     good &= equal(
-        hmac(k[1], dtls._aad(rtype, es, cid, len(data)) + data), p[n - pad - 33 : n - pad - 1]
+        hmac(k[1], dtls._aad(kind, es, cid, len(data)) + data), p[n - pad - 33 : n - pad - 1]
     )
     return data if good else None

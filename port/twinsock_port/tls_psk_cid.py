@@ -3,7 +3,7 @@
 # this code. Cid goes before Dtls (or tls_psk_server's Server) in a class's
 # bases: it wraps the records that carry a CID and gives the engine calls that
 # only a CID session has (connection_id, adopt).
-from twinsock_port.tls_psk import _V, Dtls
+from twinsock_port.tls_psk import Dtls
 
 _CID = 25  # tls12_cid, the content type of a record with a CID
 
@@ -11,29 +11,34 @@ _CID = 25  # tls12_cid, the content type of a record with a CID
 class Cid:
     want_cid = True
 
-    def _seal(self, ctype, data, epoch, cid=b""):
+    def _seal(self, kind, data, epoch, cid=b""):
         cid = self.tx_cid
         if epoch and cid:  # RFC 9146: the real type inside, a placeholder-led aad
-            return Dtls._seal(self, _CID, data + bytes((ctype,)), epoch, cid)
-        return Dtls._seal(self, ctype, data, epoch)
+            return Dtls._seal(self, _CID, data + bytes((kind,)), epoch, cid)
+        return Dtls._seal(self, kind, data, epoch)
 
-    def _aad(self, rtype, es, cid, n):
-        if rtype == _CID:
+    def _aad(self, kind, es, cid, n):
+        if kind == _CID:
             # RFC 9146 section 5: placeholder, tls12_cid, cid_length, tls12_cid, ...
             return (
-                b"\xff" * 8 + bytes((_CID, len(cid), _CID)) + _V + es + cid + n.to_bytes(2, "big")
+                b"\xff" * 8
+                + bytes((_CID, len(cid), _CID))
+                + b"\xfe\xfd"
+                + es
+                + cid
+                + n.to_bytes(2, "big")
             )
-        return Dtls._aad(self, rtype, es, cid, n)
+        return Dtls._aad(self, kind, es, cid, n)
 
-    def _open(self, rtype, es, body, cid):
-        plain = Dtls._open(self, rtype, es, body, cid)
-        if plain is None or rtype != _CID:
+    def _open(self, kind, es, data, cid):
+        plain = Dtls._open(self, kind, es, data, cid)
+        if plain is None or kind != _CID:
             return plain
         # the inner plaintext: content, the real type, zeros
-        data = bytes(plain[1]).rstrip(b"\0")
-        if not data:
+        inner = bytes(plain[1]).rstrip(b"\0")
+        if not inner:
             return None
-        return data[-1], data[:-1]
+        return inner[-1], inner[:-1]
 
     def connection_id(self):
         """The CID the peer gave us, when one was negotiated."""

@@ -7,15 +7,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM as _AESCCM
 
 
 class Ccm:
-    """AES-CCM with a `tag`-byte tag: seal/open(nonce, data, aad)."""
+    """AES-CCM with a `tag`-byte tag: encrypt/decrypt(nonce, data, aad)."""
 
     def __init__(self, key, tag):
         self._ccm = _AESCCM(bytes(key), tag)
 
-    def seal(self, nonce, data, aad):
+    def encrypt(self, nonce, data, aad):
         return self._ccm.encrypt(bytes(nonce), bytes(data), bytes(aad))
 
-    def open(self, nonce, data, aad):
+    def decrypt(self, nonce, data, aad):
         """The plaintext, or None when the tag does not match."""
         try:
             return self._ccm.decrypt(bytes(nonce), bytes(data), bytes(aad))

@@ -69,22 +69,22 @@ else:
 
     class Ccm:
         """AES-CCM (RFC 3610) with a `tag`-byte tag over the firmware's AES
-        block cipher: seal/open(nonce, data, aad)."""
+        block cipher: encrypt/decrypt(nonce, data, aad)."""
 
         def __init__(self, key, tag):
             self._key = bytes(key)
             self._tag = tag
             self._ecb = _aes(self._key, 1)  # 1: MODE_ECB
 
-        def open(self, nonce, data, aad):
+        def decrypt(self, nonce, data, aad):
             """The plaintext, or None when the tag does not match."""
             n = len(data) - self._tag
             if n < 0:
                 return None
-            return self.seal(nonce, memoryview(data)[:n], aad, memoryview(data)[n:])
+            return self.encrypt(nonce, memoryview(data)[:n], aad, memoryview(data)[n:])
 
-        def seal(self, nonce, data, aad, tag=None):
-            """Ciphertext + tag; given the `tag` of ciphertext `data` (open()),
+        def encrypt(self, nonce, data, aad, tag=None):
+            """Ciphertext + tag; given the `tag` of ciphertext `data` (decrypt()),
             the plaintext, or None when it does not match."""
             size = 15 - len(nonce)  # L: bytes of the length field
             n = len(data)

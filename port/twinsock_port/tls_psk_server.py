@@ -3,7 +3,7 @@
 # pays for it. A stateless HelloVerifyRequest cookie first, then the full or
 # (from a session id it keeps) abbreviated handshake. CidServer: with a
 # Connection ID (RFC 9146).
-from twinsock_port.tls_psk import _V, Dtls, _vec
+from twinsock_port.tls_psk import Dtls, _vec
 from twinsock_port.tls_psk_cid import Cid
 from twinsock_port.tls_psk_crypto import equal, hmac, random
 
@@ -23,22 +23,22 @@ class Server(Dtls):
     def _cookie(self, client_random):
         return hmac(self._secret, self._client_id + client_random)[:16]
 
-    def _handle(self, mtype, body, before):
+    def _handle(self, kind, data, before):
         state = self._state
-        if mtype == _CH and state == 0:
-            cr = body[2:34]
+        if kind == _CH and state == 0:
+            cr = data[2:34]
             at = 34
-            sid = body[at + 1 : at + 1 + body[at]]
-            at += 1 + body[at]
-            cookie = body[at + 1 : at + 1 + body[at]]
-            at += 1 + body[at]
-            n = body[at] << 8 | body[at + 1]
-            offered = [body[i] << 8 | body[i + 1] for i in range(at + 2, at + 2 + n, 2)]
+            sid = data[at + 1 : at + 1 + data[at]]
+            at += 1 + data[at]
+            cookie = data[at + 1 : at + 1 + data[at]]
+            at += 1 + data[at]
+            n = data[at] << 8 | data[at + 1]
+            offered = [data[i] << 8 | data[i + 1] for i in range(at + 2, at + 2 + n, 2)]
             at += 2 + n
-            at += 1 + body[at]
+            at += 1 + data[at]
             self._tx_msg = self._rx_msg - 1  # RFC 6347 4.2.2: answer in step
             if not equal(cookie, self._cookie(cr)):
-                hvr = self._msg(_HVR, _V + _vec(self._cookie(cr), 1))
+                hvr = self._msg(_HVR, b"\xfe\xfd" + _vec(self._cookie(cr), 1))
                 self._hs = bytearray()  # RFC 6347 4.2.1: neither hello counts
                 self.out.append(self._seal(_HS, hvr, 0))
                 return
@@ -53,7 +53,7 @@ class Server(Dtls):
             self._cr = cr
             self._sr = random(32)
             ext = b""
-            if self._extensions(body[at:]) or 0x00FF in offered:
+            if self._extensions(data[at:]) or 0x00FF in offered:
                 ext = b"\xff\x01\x00\x01\x00"  # an empty renegotiation_info (RFC 5746)
             if self._ems:
                 ext += b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
@@ -68,7 +68,9 @@ class Server(Dtls):
                 self.resumed = True
             else:
                 self._sid = random(32)
-            sh = _V + self._sr + _vec(self._sid, 1) + suite.to_bytes(2, "big") + b"\0" + ext
+            sh = (
+                b"\xfe\xfd" + self._sr + _vec(self._sid, 1) + suite.to_bytes(2, "big") + b"\0" + ext
+            )
             flight = [(_HS, self._msg(_SH, sh), 0)]
             if self.resumed:
                 self._derive()
@@ -78,14 +80,14 @@ class Server(Dtls):
                 flight.append((_HS, self._msg(_SHD, b""), 0))
                 self._send_flight(flight)
                 self._state = 1
-        elif mtype == _CKE and state == 1:
-            identity = body[2 : 2 + (body[0] << 8 | body[1])]
+        elif kind == _CKE and state == 1:
+            identity = data[2 : 2 + (data[0] << 8 | data[1])]
             if not equal(identity, self._identity):
                 self._fail(115)
             self._derive()
             self._state = 2
-        elif mtype == _FIN and state in (2, 3) and self._repoch == 1:
-            if not equal(body, self._finished(False, self._hs[:before])):
+        elif kind == _FIN and state in (2, 3) and self._repoch == 1:
+            if not equal(data, self._finished(False, self._hs[:before])):
                 self._fail(51)
             if state == 2:
                 self._send_flight(self._change_cipher([]), False)

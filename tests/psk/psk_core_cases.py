@@ -180,7 +180,7 @@ def test_lost_final_flight_is_resent_on_the_peers_repeat():
     deliver(client, server)  # client's Finished: the server is done
     assert server.done
     server.out = []  # its CCS + Finished are lost
-    client.deadline = client.started  # the client's timer ran out
+    client.deadline = client.start  # the client's timer ran out
     client.tcur = client.tmin
     sleep_ms(2)
     client.dtls_handle_timeout()

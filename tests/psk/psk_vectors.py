@@ -15,8 +15,8 @@ def test_ccm8_rfc3610_packet_vector_1():
     plain = h("08090a0b0c0d0e0f101112131415161718191a1b1c1d1e")
     sealed = h("588c979a61c663d2f066d0c2c0f989806d5f6b61dac38417e8d12cfdf926e0")
     ccm = c.Ccm(key, 8)
-    assert ccm.seal(nonce, plain, aad) == sealed
-    assert ccm.open(nonce, sealed, aad) == plain
+    assert ccm.encrypt(nonce, plain, aad) == sealed
+    assert ccm.decrypt(nonce, sealed, aad) == plain
 
 
 def test_ccm16_nist_cavs_vadt():
@@ -26,8 +26,8 @@ def test_ccm16_nist_cavs_vadt():
     plain = h("7c86135ed9c2a515aaae0e9a208133897269220f30870006")
     sealed = h("1faeb0ee2ca2cd52f0aa3966578344f24e69b742c4ab37ab1123301219c70599b7c373ad4b3ad67b")
     ccm = c.Ccm(key, 16)
-    assert ccm.seal(nonce, plain, b"") == sealed
-    assert ccm.open(nonce, sealed, b"") == plain
+    assert ccm.encrypt(nonce, plain, b"") == sealed
+    assert ccm.decrypt(nonce, sealed, b"") == plain
 
 
 def test_ccm_sp800_38c_example_3():
@@ -37,7 +37,7 @@ def test_ccm_sp800_38c_example_3():
     aad = h("000102030405060708090a0b0c0d0e0f10111213")
     plain = h("202122232425262728292a2b2c2d2e2f3031323334353637")
     sealed = h("e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5484392fbc1b09951")
-    assert c.Ccm(key, 8).seal(nonce, plain, aad) == sealed
+    assert c.Ccm(key, 8).encrypt(nonce, plain, aad) == sealed
 
 
 def test_ccm_rejects_any_changed_bit():
@@ -49,9 +49,9 @@ def test_ccm_rejects_any_changed_bit():
     for i in (0, 10, len(sealed) - 1):
         bad = bytearray(sealed)
         bad[i] ^= 1
-        assert ccm.open(nonce, bytes(bad), aad) is None
-    assert ccm.open(nonce, sealed, b"x" + aad[1:]) is None
-    assert ccm.open(nonce, sealed[:5], aad) is None
+        assert ccm.decrypt(nonce, bytes(bad), aad) is None
+    assert ccm.decrypt(nonce, sealed, b"x" + aad[1:]) is None
+    assert ccm.decrypt(nonce, sealed[:5], aad) is None
 
 
 def test_ccm_empty_and_long_payloads_round_trip():
@@ -59,9 +59,9 @@ def test_ccm_empty_and_long_payloads_round_trip():
     nonce = bytes(12)
     for size in (0, 1, 15, 16, 17, 1024):
         plain = bytes(i & 0xFF for i in range(size))
-        sealed = ccm.seal(nonce, plain, b"aad")
+        sealed = ccm.encrypt(nonce, plain, b"aad")
         assert len(sealed) == size + 16
-        assert ccm.open(nonce, sealed, b"aad") == plain
+        assert ccm.decrypt(nonce, sealed, b"aad") == plain
 
 
 def test_tls12_prf_sha256():
