@@ -45,7 +45,6 @@ package(
         "tls_psk_alert.py",
         "tls_psk_cbc.py",
         "tls_psk_cid.py",
-        "tls_psk_crypto.py",
         "tls_psk_rare.py",
         "tls_psk_select.py",
         "tls_psk_server.py",

@@ -3,7 +3,7 @@
 # AES-CBC is the platform's: cryptolib on MicroPython, `cryptography` on CPython.
 import sys
 
-from twinsock_port.tls_psk_crypto import equal, hmac, prf, random
+from twinsock_port.tls_psk import equal, hmac, prf, random
 
 if sys.implementation.name != "micropython":
     from twinsock_port.tls_psk_cpython import cbc_decrypt, cbc_encrypt

@@ -1,5 +1,5 @@
 # AES-CCM and AES-CBC for the PSK engine on CPython, from `cryptography`
-# (tls_psk_crypto has the MicroPython ones, over cryptolib): a module of its
+# (tls_psk has the MicroPython ones, over cryptolib): a module of its
 # own so that a board never loads this code.
 from cryptography.exceptions import InvalidTag as _InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher as _Cipher, algorithms, modes

@@ -3,9 +3,8 @@
 # pays for it. A stateless HelloVerifyRequest cookie first, then the full or
 # (from a session id it keeps) abbreviated handshake. CidServer: with a
 # Connection ID (RFC 9146).
-from twinsock_port.tls_psk import Dtls, _vec
+from twinsock_port.tls_psk import Dtls, _vec, equal, hmac, random
 from twinsock_port.tls_psk_cid import Cid
-from twinsock_port.tls_psk_crypto import equal, hmac, random
 
 # as in tls_psk (its const() names are no module attributes on MicroPython)
 _HS, _CH, _SH, _HVR, _SHD, _CKE, _FIN = 22, 1, 2, 3, 14, 16, 20

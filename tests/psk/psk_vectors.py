@@ -1,10 +1,10 @@
-"""Published vectors for the PSK engine's primitives (tls_psk_crypto), as
+"""Published vectors for the PSK engine's primitives (in tls_psk), as
 plain functions that run on CPython (tests/psk/test_vectors.py) and on the
 MicroPython interpreter (the same file, run by micropython)."""
 
 from binascii import unhexlify as h
 
-from twinsock_port import tls_psk_cbc as cbc, tls_psk_crypto as c
+from twinsock_port import tls_psk as c, tls_psk_cbc as cbc
 
 
 def test_ccm8_rfc3610_packet_vector_1():

@@ -29,5 +29,5 @@ def test_session_and_code_heap():
     # the code figure holds what a session needs: CBC and the rare paths
     # (tls_psk_cbc, tls_psk_rare, tls_psk_cid, tls_psk_alert, tls_psk_server)
     # load only when used
-    assert r["psk CCM-8"]["modules"] == ["twinsock_port.tls_psk", "twinsock_port.tls_psk_crypto"]
+    assert r["psk CCM-8"]["modules"] == ["twinsock_port.tls_psk"]
     print(r)

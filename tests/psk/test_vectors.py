@@ -32,14 +32,14 @@ def test_micropython():
 
 
 def test_no_csprng_is_enotsup(monkeypatch):
-    from twinsock_port import tls_psk_crypto
+    from twinsock_port import tls_psk
 
     def missing(n):
         raise NotImplementedError
 
     monkeypatch.setattr(os, "urandom", missing)
     with pytest.raises(NetError) as e:
-        tls_psk_crypto.random(16)
+        tls_psk.random(16)
     assert e.value.errno == errno.ENOTSUP
     assert "urandom" in str(e.value)
     assert sys.modules["os"].urandom is missing
