@@ -60,27 +60,25 @@ def random(n):
     try:
         return os.urandom(n)
     except (AttributeError, NotImplementedError, OSError):
-        from twinsock_port.tls_psk_alert import error
-
-        raise error("urandom")
+        raise alert_error("urandom")
 
 
-def equal(a, b):
-    """a == b in time that depends only on the length (for tags and MACs)."""
-    if len(a) != len(b):
+def equal(data, value):
+    """data == value in time that depends only on the length (for tags and MACs)."""
+    if len(data) != len(value):
         return False
     diff = 0
-    for x, y in zip(a, b):
+    for x, y in zip(data, value):
         diff |= x ^ y
     return diff == 0
 
 
-def xor(a, b):
-    """a XOR the first len(a) bytes of b, in one big-int step (no byte loop)."""
-    n = len(a)
+def xor(data, key):
+    """data XOR the first len(data) bytes of key, in one big-int step (no byte loop)."""
+    n = len(data)
     if not n:
         return b""
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b[:n], "big")).to_bytes(n, "big")
+    return (int.from_bytes(data, "big") ^ int.from_bytes(key[:n], "big")).to_bytes(n, "big")
 
 
 def hmac(key, data):
@@ -93,14 +91,13 @@ def hmac(key, data):
     return sha256(xor(key, b"\x5c" * 64) + h.digest())
 
 
-def prf(secret, label, seed, n):
-    """The TLS 1.2 PRF, P_SHA256 (RFC 5246 5)."""
-    seed = label + seed
+def prf(key, seed, n):
+    """The TLS 1.2 PRF, P_SHA256 (RFC 5246 5); `seed`: the label + the seed."""
     a = seed
     out = b""
     while len(out) < n:
-        a = hmac(secret, a)
-        out += hmac(secret, a + seed)
+        a = hmac(key, a)
+        out += hmac(key, a + seed)
     return out[:n]
 
 
@@ -240,8 +237,9 @@ def Engine(
 
 class Dtls:
     """One DTLS 1.2 PSK session, the client's side. `session`: bytes from a
-    previous session() to resume. With a Connection ID (RFC 9146): CidDtls
-    (tls_psk_cid)."""
+    previous session() to resume; `client_id`: the client's address, which a
+    server binds its cookie to (tls_psk_server). With a Connection ID (RFC
+    9146): CidDtls (tls_psk_cid)."""
 
     name = "twinsock-psk"
     server = False  # tls_psk_server's Server: True
@@ -282,7 +280,6 @@ class Dtls:
         self.suite = None
         self.tx_cid = None  # the peer's CID: carried by the records we send
         self.rx_cid = None  # ours: carried by the records we receive
-        self._client_id = client_id
         self._session = None
         if session and not self.server:
             from twinsock_port.tls_psk_rare import parse_session
@@ -326,12 +323,12 @@ class Dtls:
             body = es + k[0].encrypt(k[1] + es, data, aad)
         return bytes((kind,)) + b"\xfe\xfd" + es + cid + _vec(body)
 
-    def _msg(self, kind, body):
+    def _msg(self, kind, data):
         """A handshake message (unfragmented header), added to the transcript."""
         seq = self._tx_msg
         self._tx_msg = seq + 1
-        n = len(body).to_bytes(3, "big")
-        m = bytes((kind,)) + n + seq.to_bytes(2, "big") + b"\0\0\0" + n + body
+        n = len(data).to_bytes(3, "big")
+        m = bytes((kind,)) + n + seq.to_bytes(2, "big") + b"\0\0\0" + n + data
         self._hs += m
         return m
 
@@ -388,14 +385,14 @@ class Dtls:
             # RFC 7627 4: the extended one over the transcript up to ClientKeyExchange
             ems = self._ems
             label = b"extended master secret" if ems else b"master secret"
-            self._master = prf(pms, label, sha256(self._hs) if ems else cr + sr, 48)
+            self._master = prf(pms, label + (sha256(self._hs) if ems else cr + sr), 48)
         if self.suite == _CBC_SHA256:
             from twinsock_port import tls_psk_cbc
 
             self._cbc = tls_psk_cbc
             client, server = tls_psk_cbc.keys(self._master, sr, cr)
         else:
-            kb = prf(self._master, b"key expansion", sr + cr, 40)
+            kb = prf(self._master, b"key expansion" + sr + cr, 40)
             tag = 8 if self.suite == _CCM_8 else 16
             client = (Ccm(kb[:16], tag), kb[32:36])
             server = (Ccm(kb[16:32], tag), kb[36:40])
@@ -403,7 +400,7 @@ class Dtls:
 
     def _finished(self, server_side, data):
         label = b"server finished" if server_side else b"client finished"
-        return prf(self._master, label, sha256(data), 12)
+        return prf(self._master, label + sha256(data), 12)
 
     def _change_cipher(self, flight):
         """Append CCS + Finished (epoch 1) to `flight`."""
@@ -602,7 +599,10 @@ class Dtls:
                 self._fail(51)
             if self.resumed:
                 self._send_flight(self._change_cipher([]), False)
-            self._done()
+            self.done = True
+            self.tcur = None
+            # what only the handshake needed: heap, and no PSK kept past its use
+            self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
         else:
             self._fail(10)
 
@@ -623,12 +623,6 @@ class Dtls:
             secure |= etype == 0xFF01
             self._ems |= etype == _EXT_EMS
         return secure
-
-    def _done(self):
-        self.done = True
-        self.tcur = None
-        # what only the handshake needed: heap, and no PSK kept past its use
-        self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
 
     # -- the engine interface (tls.py) ----------------------------------------
 

@@ -19,7 +19,7 @@ else:
 
 def keys(master, sr, cr):
     """(client keys, server keys): each (AES key, MAC key)."""
-    kb = prf(master, b"key expansion", sr + cr, 96)
+    kb = prf(master, b"key expansion" + sr + cr, 96)
     return (kb[64:80], kb[:32]), (kb[80:96], kb[32:64])
 
 

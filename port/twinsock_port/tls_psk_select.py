@@ -9,10 +9,10 @@ import sys
 _mbedtls = None  # MicroPython: (has DTLS with PSK, has a CCM suite), asked once
 
 
-def choose(config, platform_engine):
+def choose(config, engine):
     """The engine module for a DTLS-PSK socket: tls_psk when the platform's
     engine lacks what `config` asks for and this platform can run tls_psk,
-    else platform_engine() (which imports it)."""
+    else engine() (the platform's, which imports it)."""
     global _mbedtls
     if sys.implementation.name == "micropython":
         if _mbedtls is None:
@@ -27,8 +27,8 @@ def choose(config, platform_engine):
         psk, ccm = _mbedtls
         have = {"dtls": psk, "psk": psk}  # mbedTLS's engine: no CID, no resumption
     else:
-        engine = platform_engine()
-        have = engine.features() if engine is not None else {}
+        platform = engine()
+        have = platform.features() if platform is not None else {}
         ccm = True  # OpenSSL has the CCM suites
     suites = config.ciphersuites
     ccm_asked = suites is None  # the default list starts with CCM-8
@@ -46,14 +46,14 @@ def choose(config, platform_engine):
             return tls_psk
         except ImportError:  # no cryptolib / cryptography: keep the platform's
             pass
-    return platform_engine()
+    return engine()
 
 
-def ciphersuites(have):
-    """`have` (the platform engine's suite ids) with the suites tls_psk brings
+def ciphersuites(suites):
+    """`suites` (the platform engine's ids) with the suites tls_psk brings
     to DTLS with PSK, where it can run here; sorted."""
     try:
         from twinsock_port import tls_psk
     except ImportError:  # no cryptolib / cryptography
-        return have
-    return sorted(set(have) | set(tls_psk.ciphersuites()))
+        return suites
+    return sorted(set(suites) | set(tls_psk.ciphersuites()))

@@ -15,8 +15,18 @@ _CACHE = {}  # session id -> (suite, master secret), the last few
 class Server(Dtls):
     server = True
 
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
+    def __init__(
+        self,
+        identity,
+        key,
+        suites=None,
+        timeouts=(1000, 60000),
+        mtu=1400,
+        session=None,
+        client_id=b"",
+    ):
+        super().__init__(identity, key, suites, timeouts, mtu)
+        self._client_id = client_id  # the client's address: what its cookie is bound to
         self._secret = random(16)
 
     def _cookie(self, client_random):
@@ -93,7 +103,9 @@ class Server(Dtls):
                 if len(_CACHE) >= 4:
                     _CACHE.pop(next(iter(_CACHE)))
                 _CACHE[self._sid] = (self.suite, self._master, self._ems)
-            self._done()
+            self.done = True  # as the client's Dtls._handle
+            self.tcur = None
+            self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
         else:
             self._fail(10)
 

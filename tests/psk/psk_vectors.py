@@ -68,8 +68,7 @@ def test_tls12_prf_sha256():
     # the TLS 1.2 P_SHA256 vector from the IETF TLS working group list (msg03416)
     out = c.prf(
         h("9bbe436ba940f017b17652849a71db35"),
-        b"test label",
-        h("a0ba9f936cda311827a6f796ffd5198c"),
+        b"test label" + h("a0ba9f936cda311827a6f796ffd5198c"),
         100,
     )
     assert out == h(
