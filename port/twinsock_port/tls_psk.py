@@ -10,12 +10,12 @@
 # host use) is tls_psk_server's. Suites: PSK with AES-128-CCM-8 (LwM2M's),
 # AES-128-CCM and AES-128-CBC-SHA256. Records a peer must not see delivered
 # (bad MAC, replay, too old, wrong epoch) are dropped and counted in `dropped`.
+# (few module globals: past 19 names its dict takes 43 slots, 16 B each)
 import hashlib
-import os
 import sys
 
-from twinsock.clock import ticks_add, ticks_diff, ticks_ms
-from twinsock.errors import MessageTruncated, NetError
+from twinsock import clock
+from twinsock.errors import NetError
 
 try:
     from micropython import const
@@ -46,6 +46,7 @@ _BAD_MAC = const(0)
 _REPLAYED = const(1)
 _TOO_OLD = const(2)
 _WRONG_EPOCH = const(3)
+del const  # (MicroPython has used it up when compiling)
 
 
 # -- the primitives: AES-CCM, HMAC-SHA256 and the TLS 1.2 PRF (AES-CBC:
@@ -58,6 +59,8 @@ _WRONG_EPOCH = const(3)
 def random(n):
     """n bytes from the platform's CSPRNG; ENOTSUP where there is none."""
     try:
+        import os
+
         return os.urandom(n)
     except (AttributeError, NotImplementedError, OSError):
         raise alert_error("urandom")
@@ -84,11 +87,11 @@ def xor(data, key):
 def hmac(key, data):
     """HMAC-SHA256 (RFC 2104; MicroPython has no hmac)."""
     if len(key) > 64:
-        key = sha256(key)
+        key = hashlib.sha256(key).digest()
     key = bytes(key) + bytes(64 - len(key))
     h = hashlib.sha256(xor(key, b"\x36" * 64))
     h.update(data)
-    return sha256(xor(key, b"\x5c" * 64) + h.digest())
+    return hashlib.sha256(xor(key, b"\x5c" * 64) + h.digest()).digest()
 
 
 def prf(key, seed, n):
@@ -101,14 +104,9 @@ def prf(key, seed, n):
     return out[:n]
 
 
-def sha256(data):
-    return hashlib.sha256(data).digest()
-
-
 if sys.implementation.name != "micropython":
     from twinsock_port.tls_psk_cpython import Ccm
 else:
-    from cryptolib import aes as _aes
 
     class Ccm:
         """AES-CCM (RFC 3610) with a `tag`-byte tag over the firmware's AES
@@ -117,7 +115,9 @@ else:
         def __init__(self, key, tag):
             self._key = bytes(key)
             self._tag = tag
-            self._ecb = _aes(self._key, 1)  # 1: MODE_ECB
+            from cryptolib import aes
+
+            self._ecb = aes(self._key, 1)  # 1: MODE_ECB
 
         def decrypt(self, nonce, data, aad):
             """The plaintext, or None when the tag does not match."""
@@ -152,7 +152,9 @@ else:
                 b += bytes(-len(b) % 16)
             b += data if tag is None else out
             b += bytes(-len(b) % 16)
-            mac = _aes(self._key, 2, bytes(16)).encrypt(b)[-16:]  # 2: MODE_CBC
+            from cryptolib import aes
+
+            mac = aes(self._key, 2, bytes(16)).encrypt(b)[-16:]  # 2: MODE_CBC
             mac = xor(mac[: self._tag], s)
             if tag is None:
                 return out + mac
@@ -243,7 +245,9 @@ class Dtls:
 
     name = "twinsock-psk"
     server = False  # tls_psk_server's Server: True
-    want_cid = False  # offer/accept a Connection ID: tls_psk_cid's classes
+    # ours: carried by the records we receive; b"" (tls_psk_cid's classes) until
+    # one is negotiated: offer/accept a Connection ID
+    rx_cid = None
 
     def __init__(
         self,
@@ -257,8 +261,7 @@ class Dtls:
     ):
         self._sock = None  # tls_psk's connected UDP socket; None: the caller sends `out`
         self._closed = False  # close() was called
-        self._identity = bytes(identity)
-        self._psk = bytes(key)
+        self._psk = (bytes(identity), bytes(key))  # dropped once the handshake is done
         # (loops, not comprehensions: on MicroPython each of those is a function)
         self.suites = []
         for s in suites or (_CCM_8, 0xC0A4, _CBC_SHA256):
@@ -269,7 +272,7 @@ class Dtls:
         # the retransmission timer: wait tmin, then double up to tmax; when a
         # wait of tmax has run out too, the handshake fails ETIMEDOUT
         self.tmin, self.tmax = timeouts
-        self.tcur = None  # the current wait; None: no flight in the air
+        self.timeout = None  # the current wait (ms); None: no flight in the air
         self.mtu = mtu
         self.out = []  # datagrams to send, oldest first
         self.app = []  # application records received, oldest first
@@ -279,7 +282,6 @@ class Dtls:
         self.resumed = False
         self.suite = None
         self.tx_cid = None  # the peer's CID: carried by the records we send
-        self.rx_cid = None  # ours: carried by the records we receive
         self._session = None
         if session and not self.server:
             from twinsock_port.tls_psk_rare import parse_session
@@ -339,11 +341,11 @@ class Dtls:
         if flight is not None:
             self._flight = flight
             self._trigger = self._rx_msg - 1
-            self.tcur = None
+            self.timeout = None
             if timed:
-                self.start = ticks_ms()  # when the flight was first sent
-                self.tcur = self.tmin
-                self.deadline = ticks_add(self.start, self.tmin)
+                self.start = clock.ticks_ms()  # when the flight was first sent
+                self.timeout = self.tmin
+                self.deadline = clock.ticks_add(self.start, self.tmin)
         # a record's and a message's headers, the worst protection, a CID
         room = max(self.mtu - 97, 32)
         dgram = b""
@@ -364,15 +366,15 @@ class Dtls:
 
     def dtls_timeout_ms(self):
         """ms until dtls_handle_timeout() is due (0: due now), None: no flight in the air."""
-        if self.tcur is None:
+        if self.timeout is None:
             return None
-        left = ticks_diff(self.deadline, ticks_ms())
+        left = clock.ticks_diff(self.deadline, clock.ticks_ms())
         return left if left > 0 else 0
 
     def _fail(self, n, error=None):
         """Send fatal alert `n` and raise."""
         self.out.append(self._seal(_ALERT, bytes((2, n)), self._wepoch))
-        self.tcur = None
+        self.timeout = None
         raise error or alert_error(n, True, self)
 
     # -- keys ----------------------------------------------------------------
@@ -380,12 +382,15 @@ class Dtls:
     def _derive(self):
         cr, sr = self._cr, self._sr
         if self._master is None:
-            n = len(self._psk)
-            pms = n.to_bytes(2, "big") + bytes(n) + n.to_bytes(2, "big") + self._psk
+            psk = self._psk[1]
+            n = len(psk)
+            pms = n.to_bytes(2, "big") + bytes(n) + n.to_bytes(2, "big") + psk
             # RFC 7627 4: the extended one over the transcript up to ClientKeyExchange
             ems = self._ems
             label = b"extended master secret" if ems else b"master secret"
-            self._master = prf(pms, label + (sha256(self._hs) if ems else cr + sr), 48)
+            self._master = prf(
+                pms, label + (hashlib.sha256(self._hs).digest() if ems else cr + sr), 48
+            )
         if self.suite == _CBC_SHA256:
             from twinsock_port import tls_psk_cbc
 
@@ -400,7 +405,7 @@ class Dtls:
 
     def _finished(self, server_side, data):
         label = b"server finished" if server_side else b"client finished"
-        return prf(self._master, label + sha256(data), 12)
+        return prf(self._master, label + hashlib.sha256(data).digest(), 12)
 
     def _change_cipher(self, flight):
         """Append CCS + Finished (epoch 1) to `flight`."""
@@ -489,7 +494,7 @@ class Dtls:
                     if not self.done:
                         raise alert_error(0)
                 elif body[0] == 2 or not self.done:
-                    self.tcur = None
+                    self.timeout = None
                     raise alert_error(body[1], False, self)
 
     def _open(self, kind, es, data, cid):
@@ -556,10 +561,9 @@ class Dtls:
             suites += s.to_bytes(2, "big")
         suites += b"\x00\xff"  # + SCSV (RFC 5746)
         ext = b"\0\x17\0\0"  # extended_master_secret (RFC 7627)
-        if self.want_cid:
+        if self.rx_cid is not None:
             # connection_id (54) with an empty CID of ours: we need none, the
             # server tells sessions apart
-            self.rx_cid = b""
             ext += b"\0\x36\0\x01\0"
         sid = self._session[1] if self._session else b""
         body = b"\xfe\xfd" + self._cr + _vec(sid, 1) + _vec(data, 1) + _vec(suites) + b"\x01\x00"
@@ -590,7 +594,7 @@ class Dtls:
         elif kind == _SKE and state == 1:
             pass  # a PSK identity hint: we have one identity
         elif kind == _SHD and state == 1:
-            flight = [(_HS, self._msg(_CKE, _vec(self._identity)), 0)]
+            flight = [(_HS, self._msg(_CKE, _vec(self._psk[0])), 0)]
             self._derive()  # after the ClientKeyExchange: EMS hashes it
             self._send_flight(self._change_cipher(flight))
             self._state = 2
@@ -600,7 +604,7 @@ class Dtls:
             if self.resumed:
                 self._send_flight(self._change_cipher([]), False)
             self.done = True
-            self.tcur = None
+            self.timeout = None
             # what only the handshake needed: heap, and no PSK kept past its use
             self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
         else:
@@ -616,7 +620,7 @@ class Dtls:
             n = data[pos + 2] << 8 | data[pos + 3]
             value = data[pos + 4 : pos + 4 + n]
             pos += 4 + n
-            if etype == _EXT_CID and self.want_cid and value:
+            if etype == _EXT_CID and self.rx_cid is not None and value:
                 self.tx_cid = bytes(value[1 : 1 + value[0]]) or None
                 if self.server:
                     self.rx_cid = random(6)
@@ -671,12 +675,12 @@ class Dtls:
         try:
             if self.dtls_timeout_ms() != 0:
                 return
-            now = ticks_ms()
-            if self.tcur >= self.tmax:
-                self.tcur = None
-                raise alert_error(None, (ticks_diff(now, self.start), self._wepoch > 0))
-            self.tcur = min(self.tcur * 2, self.tmax)
-            self.deadline = ticks_add(now, self.tcur)
+            now = clock.ticks_ms()
+            if self.timeout >= self.tmax:
+                self.timeout = None
+                raise alert_error(None, (clock.ticks_diff(now, self.start), self._wepoch > 0))
+            self.timeout = min(self.timeout * 2, self.tmax)
+            self.deadline = clock.ticks_add(now, self.timeout)
             self._send_flight()
         finally:
             self._flush()
@@ -691,6 +695,8 @@ class Dtls:
         n = min(nbytes or len(buf), len(record))
         buf[:n] = record[:n]
         if len(record) > n:
+            from twinsock.errors import MessageTruncated
+
             raise MessageTruncated(n)
         return n
 

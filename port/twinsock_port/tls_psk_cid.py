@@ -9,7 +9,7 @@ _CID = 25  # tls12_cid, the content type of a record with a CID
 
 
 class Cid:
-    want_cid = True
+    rx_cid = b""  # ours: none until negotiated (tls_psk.Dtls)
 
     def _seal(self, kind, data, epoch, cid=b""):
         cid = self.tx_cid

@@ -91,7 +91,7 @@ class Server(Dtls):
                 self._state = 1
         elif kind == _CKE and state == 1:
             identity = data[2 : 2 + (data[0] << 8 | data[1])]
-            if not equal(identity, self._identity):
+            if not equal(identity, self._psk[0]):
                 self._fail(115)
             self._derive()
             self._state = 2
@@ -104,7 +104,7 @@ class Server(Dtls):
                     _CACHE.pop(next(iter(_CACHE)))
                 _CACHE[self._sid] = (self.suite, self._master, self._ems)
             self.done = True  # as the client's Dtls._handle
-            self.tcur = None
+            self.timeout = None
             self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
         else:
             self._fail(10)
