@@ -334,18 +334,17 @@ class Dtls:
         self._hs += m
         return m
 
-    def _send_flight(self, flight=None, timed=True):
+    def _send_flight(self, flight=None):
         """Send `flight` (None: resend ours in the air), every record with a
-        fresh sequence number, in as few datagrams as the MTU allows; `timed`:
-        start the retransmission timer."""
+        fresh sequence number, in as few datagrams as the MTU allows; a new
+        flight starts the retransmission timer (the last flight's sender stops
+        it: the handshake is done)."""
         if flight is not None:
             self._flight = flight
             self._trigger = self._rx_msg - 1
-            self.timeout = None
-            if timed:
-                self.start = clock.ticks_ms()  # when the flight was first sent
-                self.timeout = self.tmin
-                self.deadline = clock.ticks_add(self.start, self.tmin)
+            self.start = clock.ticks_ms()  # when the flight was first sent
+            self.timeout = self.tmin
+            self.deadline = clock.ticks_add(self.start, self.tmin)
         # a record's and a message's headers, the worst protection, a CID
         room = max(self.mtu - 97, 32)
         dgram = b""
@@ -602,9 +601,9 @@ class Dtls:
             if not equal(data, self._finished(True, self._hs[:before])):
                 self._fail(51)
             if self.resumed:
-                self._send_flight(self._change_cipher([]), False)
+                self._send_flight(self._change_cipher([]))
             self.done = True
-            self.timeout = None
+            self.timeout = None  # no timer after the last flight
             # what only the handshake needed: heap, and no PSK kept past its use
             self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
         else:

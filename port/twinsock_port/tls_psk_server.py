@@ -99,12 +99,12 @@ class Server(Dtls):
             if not equal(data, self._finished(False, self._hs[:before])):
                 self._fail(51)
             if state == 2:
-                self._send_flight(self._change_cipher([]), False)
+                self._send_flight(self._change_cipher([]))
                 if len(_CACHE) >= 4:
                     _CACHE.pop(next(iter(_CACHE)))
                 _CACHE[self._sid] = (self.suite, self._master, self._ems)
             self.done = True  # as the client's Dtls._handle
-            self.timeout = None
+            self.timeout = None  # no timer after the last flight
             self._hs = self._frag = self._cr = self._sr = self._session = self._psk = None
         else:
             self._fail(10)
