@@ -24,25 +24,22 @@ try:
     import io as _io
 except ImportError:
     import uio as _io
-try:
-    import select as _select
-except ImportError:
-    import uselect as _select
-
-from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE, TLSError, unsupported
+from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE
 
 
-class _Common:
-    """tls_common on first use: DTLS needs it (flights, alerts), a TLS-over-TCP
-    socket only when it fails."""
+def _rare():
+    """tls_rare: error text, queries, what a session that goes well never runs."""
+    from twinsock_port import tls_rare
 
-    def __getattr__(self, name):
-        from twinsock_port import tls_common
-
-        return getattr(tls_common, name)
+    return tls_rare
 
 
-common = _Common()
+def __getattr__(name):
+    # ciphersuites() (twinsock.ciphersuites) is in tls_rare
+    if name == "ciphersuites":
+        return _rare().mbedtls_ciphersuites
+    raise AttributeError(name)
+
 
 _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
 
@@ -55,7 +52,6 @@ _HANDSHAKE = const(22)
 
 _features = None
 _PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
-_POLLER = None  # made on the first pending()
 
 
 def features():
@@ -78,22 +74,16 @@ def features():
     return _features
 
 
-def ciphersuites():
-    """The IANA ids of the table's suites this firmware's mbedTLS has."""
-    if _tls is None:
-        return []
-    from twinsock_port.tls_suites import SUITES
-
-    have = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT).get_ciphers()
-    return sorted(i for i in SUITES if SUITES[i][2] in have)
-
-
 def _der_list(blobs):
     """PEM or DER bytes (or a sequence of them) -> a list of DER blobs."""
     if blobs is None:
         return []
     if isinstance(blobs, (bytes, bytearray, memoryview)):
         blobs = (blobs,)
+    try:
+        from binascii import a2b_base64
+    except ImportError:
+        from ubinascii import a2b_base64
     out = []
     for blob in blobs:
         blob = bytes(blob)
@@ -102,16 +92,8 @@ def _der_list(blobs):
             continue
         for part in blob.split(b"-----BEGIN")[1:]:
             body = part.split(b"-----", 1)[1].split(b"-----END", 1)[0]
-            out.append(_a2b_base64(body.replace(b"\r", b"").replace(b"\n", b"")))
+            out.append(a2b_base64(body.replace(b"\r", b"").replace(b"\n", b"")))
     return out
-
-
-def _a2b_base64(data):
-    try:
-        from binascii import a2b_base64
-    except ImportError:
-        from ubinascii import a2b_base64
-    return a2b_base64(data)
 
 
 class _Wire(_io.IOBase):
@@ -223,9 +205,9 @@ class MbedTLSEngine:
         pending_datagram=None,
     ):
         if _tls is None:
-            raise unsupported("TLS needs the `tls` module (MicroPython v1.23 or later)")
+            raise _rare().mbedtls_refusal(0)
         if dtls and not features()["dtls"]:
-            raise unsupported("DTLS needs MicroPython v1.25 or later")
+            raise _rare().mbedtls_refusal(1)
         # what is False/None stays a class default: an instance holds only the rest
         if dtls:
             self._dtls = True
@@ -237,20 +219,24 @@ class MbedTLSEngine:
         if hasattr(security, "identity"):
             self._psk = True
         if self._psk and not features()["psk"]:
-            raise unsupported("PSK needs a MicroPython `tls` module with psk_identity (v1.29)")
+            raise _rare().mbedtls_refusal(2)
         version = getattr(config, "version", 0)
         if version == 7:
-            raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
+            raise _rare().mbedtls_refusal(3)
         self._wire = wire = self._Wire(sock, dtls)
         if dtls:
-            wire.flight = common.Flight(handshake_timeouts)
+            from twinsock_port.tls_common import Flight
+
+            wire.flight = Flight(handshake_timeouts)
         if pending_datagram:
             wire.preload = bytes(pending_datagram)
         if sys.platform == "rp2":
             # mbedTLS allocates its ~17 KB from the Python heap here
+            from twinsock_port.tls_common import TLS_HEAP_BYTES, memory_error
+
             gc.collect()
-            if gc.mem_free() < common.TLS_HEAP_BYTES:
-                raise common.memory_error(gc.mem_free())
+            if gc.mem_free() < TLS_HEAP_BYTES:
+                raise memory_error(gc.mem_free())
         try:
             ctx = self._make_context(config, security)
             kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
@@ -280,7 +266,7 @@ class MbedTLSEngine:
             ctx.verify_mode = _tls.CERT_NONE
         else:
             if getattr(security, "crls", ()):
-                raise unsupported("CRLs are not available in MicroPython's tls module")
+                raise _rare().mbedtls_refusal(4)
             trusted = _der_list(getattr(security, "trusted_certs", ()))
             for cert in trusted:
                 ctx.load_verify_locations(cert)
@@ -288,31 +274,30 @@ class MbedTLSEngine:
             if own_cert is not None:
                 key = getattr(security, "client_key", None)
                 if key is None:
-                    raise TLSError("CertInfo.client_cert given without client_key")
+                    raise _rare().mbedtls_refusal(5)
                 ctx.load_cert_chain(_der_list(own_cert)[0], _der_list(key)[0])
             validate = getattr(security, "server_cert_validation", True)
             if self._server_side:
                 ctx.verify_mode = _tls.CERT_REQUIRED if validate and trusted else _tls.CERT_NONE
             elif validate:
                 if not trusted:
-                    raise TLSError(
-                        "certificate validation is on but CertInfo.trusted_certs is empty; "
-                        "give the CA, or server_cert_validation=False"
-                    )
+                    raise _rare().mbedtls_refusal(6)
                 if not self._hostname:
-                    raise TLSError("certificate validation needs a server name to check")
+                    raise _rare().mbedtls_refusal(7)
                 ctx.verify_mode = _tls.CERT_REQUIRED
             else:
                 ctx.verify_mode = _tls.CERT_NONE
         ids = getattr(config, "ciphersuites", None)
         if ids:
-            ctx.set_ciphers(common.rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
+            ctx.set_ciphers(_rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
         return ctx
 
     def _error(self, e):
-        if isinstance(e, MemoryError):  # no import: the heap is short
-            return common.memory_error(gc.mem_free())
-        return common.rare().mbedtls_error(e, self._hostname, self._psk)
+        if isinstance(e, MemoryError):  # no tls_rare: the heap is short
+            from twinsock_port.tls_common import memory_error
+
+            return memory_error(gc.mem_free())
+        return _rare().mbedtls_error(e, self._hostname, self._psk)
 
     # ---- handshake -----------------------------------------------------
 
@@ -327,7 +312,7 @@ class MbedTLSEngine:
             if code in (EPIPE, ECONNRESET, ENOTCONN):
                 # the peer hung up on us mid-handshake (e.g. it wanted a client
                 # certificate): a TLS failure, not a bare socket error
-                raise common.rare().closed_error(lib_code=code)
+                raise _rare().closed_error(lib_code=code)
             raise self._error(e)
         if n:
             # application data right behind the peer's Finished: keep it
@@ -337,7 +322,7 @@ class MbedTLSEngine:
             wire.scan = None  # the handshake's record scanners: it is over
             return None
         if n == 0:
-            raise common.rare().closed_error()
+            raise _rare().closed_error()
         return "read"
 
     # ---- data ----------------------------------------------------------
@@ -365,20 +350,6 @@ class MbedTLSEngine:
             raise self._error(e)
         return n
 
-    def pending(self):
-        """Decrypted bytes waiting in mbedTLS (1 means "some": mbedTLS only
-        tells whether there are any)."""
-        if self._early is not None:
-            return 1
-        global _POLLER
-        if _POLLER is None:
-            _POLLER = _select.poll()
-        _POLLER.register(self._tls, _select.POLLIN)
-        try:
-            return 1 if _POLLER.poll(0) else 0
-        finally:
-            _POLLER.unregister(self._tls)
-
     # ---- session facts -------------------------------------------------
 
     def session(self):
@@ -387,16 +358,12 @@ class MbedTLSEngine:
     def session_resumed(self):
         return False
 
-    def cipher(self):
-        return self._tls.cipher()[0] if self._done else None
-
-    def version(self):
-        return self._tls.cipher()[1] if self._done else None
-
-    def record_overhead(self):
-        if not self._done:
-            return None
-        return common.rare().record_overhead(self.cipher(), self._dtls)
+    def __getattr__(self, name):
+        # the queries (pending, cipher, version, record_overhead) are in tls_rare
+        if name not in ("pending", "cipher", "version", "record_overhead"):
+            raise AttributeError(name)
+        setattr(MbedTLSEngine, name, getattr(_rare(), "mbedtls_" + name))
+        return getattr(self, name)
 
     def close(self):
         """MicroPython's tls cannot send close_notify; this frees mbedTLS's

@@ -23,7 +23,7 @@ from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE, MessageTruncated
 from twinsock_port import tls_common as common, tls_mbedtls as _stream
 
 # the engine-module functions are tls_mbedtls's
-from twinsock_port.tls_mbedtls import _EAGAIN, _PROBE, ciphersuites, features  # noqa: F401
+from twinsock_port.tls_mbedtls import _EAGAIN, _PROBE, __getattr__, features  # noqa: F401
 
 _MAX_DATAGRAM = const(2048)  # the largest DTLS datagram read in one piece
 
