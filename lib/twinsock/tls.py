@@ -91,12 +91,9 @@ class SecureSocket:
         if name[:2] == "__":
             raise AttributeError(name)
         module = "tls_server" if name in ("decorate", "bind", "accept") else "tls_extras"
+        # `kind` too: a property in tls_extras
         setattr(SecureSocket, name, getattr(net.load_or_enomem("twinsock." + module), name))
         return getattr(self, name)
-
-    @property
-    def kind(self):
-        return "dtls" if self._dtls else "tls"
 
     def __repr__(self):
         return "<twinsock %s socket over %r>" % (self.kind, self._backend)

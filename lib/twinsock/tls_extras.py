@@ -30,6 +30,9 @@ _SETTABLE = (0, 12, 13)  # RECV_TIMEOUT PREFERRED_ADDR_FAMILY FORCED_ADDR_FAMILY
 _READ_ONLY = (1, 2, 3, 4, 6, 7, 9, 5, 11)  # STATE ... CONNECTION_ID_RESUMED
 
 
+kind = property(lambda self: "dtls" if self._dtls else "tls")
+
+
 def shutdown(self):
     self._check_alive("shutdown")
     if self._engine is not None:
