@@ -3,14 +3,14 @@
 # server's cookie exchange) is in tls_micropython.py, loaded with the first
 # DTLS socket. Engine() picks the one a socket needs.
 #
-# The tls object never sees the platform socket: it gets a _Wire, a small
-# io.IOBase stream over the (connected, non-blocking) socket. Through it the
+# The tls object never sees the platform socket: it gets the engine itself,
+# an io.IOBase stream over the (connected, non-blocking) socket. Through it the
 # engine
 #   - knows when the handshake is over (it reads the record headers that pass:
 #     our and the peer's ChangeCipherSpec + Finished); tls has no API for it
 #     and SSLSocket.cipher() crashes while the handshake runs;
 #   - reports pending() exactly: polling the tls object only asks mbedTLS
-#     (the _Wire answers "not ready" for the socket).
+#     (the engine answers "not ready" for the socket).
 import gc
 import sys
 
@@ -74,25 +74,119 @@ def features():
     return _features
 
 
-class _Wire(_io.IOBase):
-    """The stream mbedTLS reads and writes over TCP: see the module comment.
-    tls_micropython._DatagramWire is the DTLS one."""
+class MbedTLSEngine(_io.IOBase):
+    """A TLS session over a connected, non-blocking socket (the DTLS one:
+    tls_micropython.MbedTLSEngine), and the stream its tls object reads and
+    writes (see the module comment). See docs/TLS_ENGINES.md for the contract."""
 
-    # Defaults on the class: an instance holds only what changed (heap).
+    name = "mbedtls"
+    # Defaults on the class: an instance holds only what differs (heap).
     scan = None  # the record scanners while the handshake runs (see __init__)
     # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
     sent = 0
     received = 0
-    dtls = False
+    _early = None
+    _done = False
+    _closed = False
+    _dtls = False
+    _server_side = False
+    _hostname = None
+    _psk = False
 
-    def __init__(self, sock, dtls):
+    def __init__(
+        self,
+        sock,
+        config,
+        dtls=False,
+        server_side=False,
+        server_hostname=None,
+        session=None,
+        handshake_timeouts=None,
+        mtu=1400,
+        client_id=None,
+        pending_datagram=None,
+    ):
+        if _tls is None:
+            raise _rare().mbedtls_refusal(0)
+        if dtls and not features()["dtls"]:
+            raise _rare().mbedtls_refusal(1)
+        # what is False/None stays a class default: an instance holds only the rest
+        if dtls:
+            self._dtls = True
+        if server_side:
+            self._server_side = True
+        if server_hostname:
+            self._hostname = server_hostname
+        security = config.security
+        if hasattr(security, "identity"):
+            self._psk = True
+        if self._psk and not features()["psk"]:
+            raise _rare().mbedtls_refusal(2)
+        version = getattr(config, "version", 0)
+        if version == 7:
+            raise _rare().mbedtls_refusal(3)
         self.sock = sock
         if dtls:
-            self.dtls = True
+            from twinsock_port.tls_common import Flight
+
+            self.flight = Flight(handshake_timeouts)
         else:
             # TLS record scanners, in and out: [header bytes still needed,
             # body bytes left, header]
             self.scan = ([5, 0, bytearray(5)], [5, 0, bytearray(5)])
+        if pending_datagram:
+            self.preload = bytes(pending_datagram)
+        if sys.platform == "rp2":
+            # mbedTLS allocates its ~17 KB from the Python heap here
+            from twinsock_port.tls_common import TLS_HEAP_BYTES, memory_error
+
+            gc.collect()
+            if gc.mem_free() < TLS_HEAP_BYTES:
+                raise memory_error(gc.mem_free())
+        try:
+            ctx = self._make_context(config, security)
+            kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
+            if server_side:
+                if dtls:
+                    kwargs["client_id"] = client_id or b"twinsock"
+            elif server_hostname:
+                kwargs["server_hostname"] = server_hostname
+            self._tls = ctx.wrap_socket(self, **kwargs)
+        except (OSError, MemoryError, ValueError) as e:
+            raise self._error(e)
+        if server_side and dtls:
+            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
+
+    def _make_context(self, config, security):
+        if self._dtls:
+            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
+        else:
+            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
+        ctx = _tls.SSLContext(proto)
+        if self._psk:
+            if self._server_side:
+                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
+            else:
+                ctx.psk_identity = bytes(security.identity)
+                ctx.psk_key = bytes(security.key)
+            ctx.verify_mode = _tls.CERT_NONE
+        else:  # CertInfo: tls_mbedtls_cert.py, loaded with the first one
+            from twinsock_port.tls_mbedtls_cert import load_certificates
+
+            load_certificates(ctx, security, self._server_side, self._hostname)
+        ids = getattr(config, "ciphersuites", None)
+        if ids:
+            ctx.set_ciphers(_rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
+        return ctx
+
+    def _error(self, e):
+        if isinstance(e, MemoryError):  # no tls_rare: the heap is short
+            from twinsock_port.tls_common import memory_error
+
+            return memory_error(gc.mem_free())
+        return _rare().mbedtls_error(e, self._hostname, self._psk)
+
+    # ---- the stream mbedTLS reads and writes ----------------------------
 
     def done(self):
         return self.sent == 2 and self.received == 2
@@ -153,117 +247,11 @@ class _Wire(_io.IOBase):
         # platform socket belongs to the caller.
         return 0
 
-
-class MbedTLSEngine:
-    """A TLS session over a connected, non-blocking socket (the DTLS one:
-    tls_micropython.MbedTLSEngine). See docs/TLS_ENGINES.md for the contract."""
-
-    name = "mbedtls"
-    _Wire = _Wire  # the stream it reads and writes through
-    # Defaults on the class: an instance holds only what differs (heap).
-    _early = None
-    _done = False
-    _closed = False
-    _dtls = False
-    _server_side = False
-    _hostname = None
-    _psk = False
-
-    def __init__(
-        self,
-        sock,
-        config,
-        dtls=False,
-        server_side=False,
-        server_hostname=None,
-        session=None,
-        handshake_timeouts=None,
-        mtu=1400,
-        client_id=None,
-        pending_datagram=None,
-    ):
-        if _tls is None:
-            raise _rare().mbedtls_refusal(0)
-        if dtls and not features()["dtls"]:
-            raise _rare().mbedtls_refusal(1)
-        # what is False/None stays a class default: an instance holds only the rest
-        if dtls:
-            self._dtls = True
-        if server_side:
-            self._server_side = True
-        if server_hostname:
-            self._hostname = server_hostname
-        security = config.security
-        if hasattr(security, "identity"):
-            self._psk = True
-        if self._psk and not features()["psk"]:
-            raise _rare().mbedtls_refusal(2)
-        version = getattr(config, "version", 0)
-        if version == 7:
-            raise _rare().mbedtls_refusal(3)
-        self._wire = wire = self._Wire(sock, dtls)
-        if dtls:
-            from twinsock_port.tls_common import Flight
-
-            wire.flight = Flight(handshake_timeouts)
-        if pending_datagram:
-            wire.preload = bytes(pending_datagram)
-        if sys.platform == "rp2":
-            # mbedTLS allocates its ~17 KB from the Python heap here
-            from twinsock_port.tls_common import TLS_HEAP_BYTES, memory_error
-
-            gc.collect()
-            if gc.mem_free() < TLS_HEAP_BYTES:
-                raise memory_error(gc.mem_free())
-        try:
-            ctx = self._make_context(config, security)
-            kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
-            if server_side:
-                if dtls:
-                    kwargs["client_id"] = client_id or b"twinsock"
-            elif server_hostname:
-                kwargs["server_hostname"] = server_hostname
-            self._tls = ctx.wrap_socket(self._wire, **kwargs)
-        except (OSError, MemoryError, ValueError) as e:
-            raise self._error(e)
-        if server_side and dtls:
-            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
-
-    def _make_context(self, config, security):
-        if self._dtls:
-            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
-        else:
-            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
-        ctx = _tls.SSLContext(proto)
-        if self._psk:
-            if self._server_side:
-                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
-            else:
-                ctx.psk_identity = bytes(security.identity)
-                ctx.psk_key = bytes(security.key)
-            ctx.verify_mode = _tls.CERT_NONE
-        else:  # CertInfo: tls_mbedtls_cert.py, loaded with the first one
-            from twinsock_port.tls_mbedtls_cert import load_certificates
-
-            load_certificates(ctx, security, self._server_side, self._hostname)
-        ids = getattr(config, "ciphersuites", None)
-        if ids:
-            ctx.set_ciphers(_rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
-        return ctx
-
-    def _error(self, e):
-        if isinstance(e, MemoryError):  # no tls_rare: the heap is short
-            from twinsock_port.tls_common import memory_error
-
-            return memory_error(gc.mem_free())
-        return _rare().mbedtls_error(e, self._hostname, self._psk)
-
     # ---- handshake -----------------------------------------------------
 
     def handshake_step(self):
         if self._done:
             return None
-        wire = self._wire
         try:
             n = self._tls.readinto(_PROBE)
         except (OSError, MemoryError, ValueError) as e:
@@ -276,9 +264,9 @@ class MbedTLSEngine:
         if n:
             # application data right behind the peer's Finished: keep it
             self._early = _PROBE[0]
-        if wire.done():
+        if self.done():
             self._done = True
-            wire.scan = None  # the handshake's record scanners: it is over
+            self.scan = None  # the handshake's record scanners: it is over
             return None
         if n == 0:
             raise _rare().closed_error()
