@@ -188,9 +188,6 @@ class MbedTLSEngine(_io.IOBase):
 
     # ---- the stream mbedTLS reads and writes ----------------------------
 
-    def done(self):
-        return self.sent == 2 and self.received == 2
-
     def _progress(self, state, content_type):
         if content_type == _CCS:
             return 1 if state == 0 else state
@@ -264,7 +261,7 @@ class MbedTLSEngine(_io.IOBase):
         if n:
             # application data right behind the peer's Finished: keep it
             self._early = _PROBE[0]
-        if self.done():
+        if self.sent == 2 and self.received == 2:  # both Finished passed
             self._done = True
             self.scan = None  # the handshake's record scanners: it is over
             return None

@@ -206,7 +206,7 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
         if n:
             # application data right behind the peer's Finished: keep it
             self._early = _PROBE[0]
-        if self.done():
+        if self.sent == 2 and self.received == 2:  # both Finished passed
             self._done = True
             self.handshaking = False
             if not self._dtls:
