@@ -40,6 +40,7 @@ package(
         "micropython_tls.py",
         "tls_common.py",
         "tls_mbedtls.py",
+        "tls_mbedtls_cert.py",
         "tls_micropython.py",
         "tls_psk.py",
         "tls_psk_alert.py",

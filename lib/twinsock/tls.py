@@ -11,17 +11,7 @@ import sys
 
 from twinsock import net
 from twinsock.clock import deadline_after, ms_left
-from twinsock.errors import (
-    EBADF,
-    EISCONN,
-    ENOMEM,
-    EPIPE,
-    ETIMEDOUT,
-    MessageTruncated,
-    NetError,
-    TLSError,
-    invalid,
-)
+from twinsock.errors import EBADF, EISCONN, ETIMEDOUT, MessageTruncated, NetError, invalid
 from twinsock.net import TcpSocket, UdpSocket
 from twinsock.tlsconfig import PskInfo, SSLConfig
 
@@ -61,7 +51,8 @@ def engine_module(dtls, psk, config=None):
             )
     if engine is None:
         engine = _tls_engine()
-    have = engine.features() if engine is not None else {}
+    # features() may build an SSLContext: a short heap is ENOMEM here too
+    have = net.load_or_enomem("the TLS engine", engine.features) if engine is not None else {}
     if not have.get("dtls" if dtls else "tls") or psk and not have.get("psk"):
         raise net.load_or_enomem("twinsock.tls_extras").missing(dtls, psk, have)
     return engine
@@ -101,12 +92,9 @@ class SecureSocket:
         if name[:2] == "__":
             raise AttributeError(name)
         module = "tls_server" if name in ("decorate", "bind", "accept") else "tls_extras"
+        # `kind` too: a property in tls_extras
         setattr(SecureSocket, name, getattr(net.load_or_enomem("twinsock." + module), name))
         return getattr(self, name)
-
-    @property
-    def kind(self):
-        return "dtls" if self._dtls else "tls"
 
     def __repr__(self):
         return "<twinsock %s socket over %r>" % (self.kind, self._backend)
@@ -123,18 +111,6 @@ class SecureSocket:
         if self._cleaned:
             raise NetError(EBADF, "%s: socket was cleaned up" % what)
 
-    def _failed(self, exc, what):
-        self._check_alive(what)
-        if self._engine is None:
-            return NetError(EBADF, "%s: socket is not connected" % what)
-        if self._shut_down:
-            return NetError(EPIPE, "%s: socket was shut down" % what)
-        if isinstance(exc, NetError):
-            return exc
-        if isinstance(exc, MemoryError):
-            return TLSError("%s: out of memory" % what, ENOMEM)
-        return net.fail(exc, what)
-
     # -- connecting -----------------------------------------------------------
 
     def connect(self, host, port):
@@ -150,19 +126,10 @@ class SecureSocket:
         config = self._config
         backend = self._backend
         raw = backend._sock  # the platform socket (get_system_socket without twinsock.backend)
-        kept = self._cid_engine
-        if self._cid_resumed:
-            self._cid_resumed = False
-        if kept is not None:
-            self._cid_engine = None
-            if not server_side:
-                # the peer knows the session by its Connection ID, whatever our
-                # new address: carry on without a handshake (RFC 9146)
-                kept.adopt(raw)
-                self._engine = kept
-                self._cid_resumed = True
-                return
-            kept.close()
+        if (self._cid_engine is not None or self._cid_resumed) and self._cid_continue(
+            raw, server_side
+        ):  # twinsock/tls_extras.py
+            return
         session = self._session
         if config.session_resumption_buffer and not server_side:
             session = self._stored_session() or session
@@ -188,9 +155,7 @@ class SecureSocket:
             backend.close()
             if isinstance(e, NetError):
                 raise
-            if isinstance(e, MemoryError):
-                raise TLSError("handshake: out of memory", ENOMEM)
-            raise net.fail(e, "%s handshake" % self.kind)
+            raise self._handshake_failed(e)  # twinsock/tls_extras.py
         if self._engine.session_resumed() or self._resumed:
             self._resumed = self._engine.session_resumed()
         if not server_side:
@@ -221,9 +186,7 @@ class SecureSocket:
                 if wait is None:  # no flight of ours in the air: the peer's turn
                     wait = (self._timeouts or self._config.dtls_handshake_timeouts)[1]
                     if not backend._wait_readable(wait):
-                        raise TLSError(
-                            "DTLS handshake: nothing from the peer in %d ms" % wait, ETIMEDOUT
-                        )
+                        raise self._handshake_timeout(wait)  # twinsock/tls_extras.py
                 elif not backend._wait_readable(wait):
                     engine.dtls_handle_timeout()
                 continue
@@ -232,9 +195,7 @@ class SecureSocket:
                 if want == "read"
                 else self._wait_writable(deadline)  # twinsock/tls_extras.py
             ):
-                raise TLSError(
-                    "TLS handshake: no answer from the peer in %d ms" % timeout, ETIMEDOUT
-                )
+                raise self._handshake_timeout(timeout)
 
     def close(self):
         if self._cleaned:

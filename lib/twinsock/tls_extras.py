@@ -8,7 +8,16 @@ import sys
 from twinsock import net
 from twinsock.clock import deadline_after, ms_left
 from twinsock.const import SEND_TIMEOUT_MS
-from twinsock.errors import ETIMEDOUT, NetError, invalid, unsupported
+from twinsock.errors import (
+    EBADF,
+    ENOMEM,
+    EPIPE,
+    ETIMEDOUT,
+    NetError,
+    TLSError,
+    invalid,
+    unsupported,
+)
 from twinsock.tlsconfig import check_handshake_timeouts
 
 # DTLS 1.2 record header plus the largest AEAD/CBC expansion: what OPT_INNER_MTU
@@ -21,12 +30,60 @@ _SETTABLE = (0, 12, 13)  # RECV_TIMEOUT PREFERRED_ADDR_FAMILY FORCED_ADDR_FAMILY
 _READ_ONLY = (1, 2, 3, 4, 6, 7, 9, 5, 11)  # STATE ... CONNECTION_ID_RESUMED
 
 
+kind = property(lambda self: "dtls" if self._dtls else "tls")
+
+
 def shutdown(self):
     self._check_alive("shutdown")
     if self._engine is not None:
         self._engine.close()
     self._backend.shutdown()
     self._shut_down = True
+
+
+def _failed(self, exc, what):
+    self._check_alive(what)
+    if self._engine is None:
+        return NetError(EBADF, "%s: socket is not connected" % what)
+    if self._shut_down:
+        return NetError(EPIPE, "%s: socket was shut down" % what)
+    if isinstance(exc, NetError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return TLSError("%s: out of memory" % what, ENOMEM)
+    return net.fail(exc, what)
+
+
+def _handshake_failed(self, e):
+    """The error for what a handshake raised (not a NetError)."""
+    if isinstance(e, MemoryError):
+        return TLSError("handshake: out of memory", ENOMEM)
+    return net.fail(e, "%s handshake" % self.kind)
+
+
+def _handshake_timeout(self, ms):
+    if self._dtls:
+        return TLSError("DTLS handshake: nothing from the peer in %d ms" % ms, ETIMEDOUT)
+    return TLSError("TLS handshake: no answer from the peer in %d ms" % ms, ETIMEDOUT)
+
+
+def _cid_continue(self, raw, server_side):
+    """True when a Connection ID session close() kept carries on over `raw`
+    without a handshake (the peer knows it by its Connection ID, whatever
+    our new address: RFC 9146); a server side drops it."""
+    kept = self._cid_engine
+    if self._cid_resumed:
+        self._cid_resumed = False
+    if kept is None:
+        return False
+    self._cid_engine = None
+    if not server_side:
+        kept.adopt(raw)
+        self._engine = kept
+        self._cid_resumed = True
+        return True
+    kept.close()
+    return False
 
 
 def _send_rest(self, data, sent):

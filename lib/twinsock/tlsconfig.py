@@ -24,16 +24,8 @@ def _bad(what, must, value):
     raise message(what, must, value)
 
 
-def _bytes(value, what, many=False):
-    """Non-empty bytes as bytes (None stays None where `many` is None); with
-    `many`, bytes or a list of them, as a tuple."""
-    if many:
-        value = (value,) if isinstance(value, (bytes, bytearray, memoryview)) else value
-        if type(value) not in (list, tuple):
-            _bad(what, 7, type(value).__name__)
-        return tuple(_bytes(item, what) for item in value)
-    if value is None and many is None:
-        return None
+def _bytes(value, what):
+    """Non-empty bytes-like `value` as bytes."""
     if not isinstance(value, (bytes, bytearray, memoryview)) or not len(value):
         _bad(what, 6, type(value).__name__)
     return bytes(value)
@@ -51,6 +43,15 @@ class PskInfo:
 
 
 _TIMEOUTS = (1000, 60000)
+_FIELDS = (
+    "version",
+    "server_name_indication",
+    "session_resumption_buffer",
+    "dtls_handshake_timeouts",
+    "ciphersuites",
+    "use_connection_id",
+    "backend_configuration",
+)
 
 
 class SSLConfig:
@@ -76,15 +77,15 @@ class SSLConfig:
     ):
         self.security = security
         given = (
-            ("version", version),
-            ("server_name_indication", server_name_indication),
-            ("session_resumption_buffer", session_resumption_buffer),
-            ("dtls_handshake_timeouts", dtls_handshake_timeouts),
-            ("ciphersuites", ciphersuites),
-            ("use_connection_id", use_connection_id),
-            ("backend_configuration", backend_configuration),
+            version,
+            server_name_indication,
+            session_resumption_buffer,
+            dtls_handshake_timeouts,
+            ciphersuites,
+            use_connection_id,
+            backend_configuration,
         )
-        for name, value in given:
+        for name, value in zip(_FIELDS, given):
             if value is not getattr(SSLConfig, name):
                 setattr(self, name, value)
         self.validate()

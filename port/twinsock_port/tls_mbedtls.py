@@ -3,14 +3,14 @@
 # server's cookie exchange) is in tls_micropython.py, loaded with the first
 # DTLS socket. Engine() picks the one a socket needs.
 #
-# The tls object never sees the platform socket: it gets a _Wire, a small
-# io.IOBase stream over the (connected, non-blocking) socket. Through it the
+# The tls object never sees the platform socket: it gets the engine itself,
+# an io.IOBase stream over the (connected, non-blocking) socket. Through it the
 # engine
 #   - knows when the handshake is over (it reads the record headers that pass:
 #     our and the peer's ChangeCipherSpec + Finished); tls has no API for it
 #     and SSLSocket.cipher() crashes while the handshake runs;
 #   - reports pending() exactly: polling the tls object only asks mbedTLS
-#     (the _Wire answers "not ready" for the socket).
+#     (the engine answers "not ready" for the socket).
 import gc
 import sys
 
@@ -24,25 +24,22 @@ try:
     import io as _io
 except ImportError:
     import uio as _io
-try:
-    import select as _select
-except ImportError:
-    import uselect as _select
-
-from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE, TLSError, unsupported
+from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE
 
 
-class _Common:
-    """tls_common on first use: DTLS needs it (flights, alerts), a TLS-over-TCP
-    socket only when it fails."""
+def _rare():
+    """tls_rare: error text, queries, what a session that goes well never runs."""
+    from twinsock_port import tls_rare
 
-    def __getattr__(self, name):
-        from twinsock_port import tls_common
-
-        return getattr(tls_common, name)
+    return tls_rare
 
 
-common = _Common()
+def __getattr__(name):
+    # ciphersuites() (twinsock.ciphersuites) is in tls_rare
+    if name == "ciphersuites":
+        return _rare().mbedtls_ciphersuites
+    raise AttributeError(name)
+
 
 _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
 
@@ -55,7 +52,6 @@ _HANDSHAKE = const(22)
 
 _features = None
 _PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
-_POLLER = None  # made on the first pending()
 
 
 def features():
@@ -78,64 +74,119 @@ def features():
     return _features
 
 
-def ciphersuites():
-    """The IANA ids of the table's suites this firmware's mbedTLS has."""
-    if _tls is None:
-        return []
-    from twinsock_port.tls_suites import SUITES
+class MbedTLSEngine(_io.IOBase):
+    """A TLS session over a connected, non-blocking socket (the DTLS one:
+    tls_micropython.MbedTLSEngine), and the stream its tls object reads and
+    writes (see the module comment). See docs/TLS_ENGINES.md for the contract."""
 
-    have = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT).get_ciphers()
-    return sorted(i for i in SUITES if SUITES[i][2] in have)
-
-
-def _der_list(blobs):
-    """PEM or DER bytes (or a sequence of them) -> a list of DER blobs."""
-    if blobs is None:
-        return []
-    if isinstance(blobs, (bytes, bytearray, memoryview)):
-        blobs = (blobs,)
-    out = []
-    for blob in blobs:
-        blob = bytes(blob)
-        if b"-----BEGIN" not in blob:
-            out.append(blob)
-            continue
-        for part in blob.split(b"-----BEGIN")[1:]:
-            body = part.split(b"-----", 1)[1].split(b"-----END", 1)[0]
-            out.append(_a2b_base64(body.replace(b"\r", b"").replace(b"\n", b"")))
-    return out
-
-
-def _a2b_base64(data):
-    try:
-        from binascii import a2b_base64
-    except ImportError:
-        from ubinascii import a2b_base64
-    return a2b_base64(data)
-
-
-class _Wire(_io.IOBase):
-    """The stream mbedTLS reads and writes over TCP: see the module comment.
-    tls_micropython._DatagramWire is the DTLS one."""
-
-    # Defaults on the class: an instance holds only what changed (heap).
+    name = "mbedtls"
+    # Defaults on the class: an instance holds only what differs (heap).
     scan = None  # the record scanners while the handshake runs (see __init__)
     # handshake progress per direction: 0 nothing, 1 CCS seen, 2 Finished seen
     sent = 0
     received = 0
-    dtls = False
+    _early = None
+    _done = False
+    _closed = False
+    _dtls = False
+    _server_side = False
+    _hostname = None
+    _psk = False
 
-    def __init__(self, sock, dtls):
+    def __init__(
+        self,
+        sock,
+        config,
+        dtls=False,
+        server_side=False,
+        server_hostname=None,
+        session=None,
+        handshake_timeouts=None,
+        mtu=1400,
+        client_id=None,
+        pending_datagram=None,
+    ):
+        if _tls is None:
+            raise _rare().mbedtls_refusal(0)
+        if dtls and not features()["dtls"]:
+            raise _rare().mbedtls_refusal(1)
+        # what is False/None stays a class default: an instance holds only the rest
+        if dtls:
+            self._dtls = True
+        if server_side:
+            self._server_side = True
+        if server_hostname:
+            self._hostname = server_hostname
+        security = config.security
+        if hasattr(security, "identity"):
+            self._psk = True
+        if self._psk and not features()["psk"]:
+            raise _rare().mbedtls_refusal(2)
+        version = getattr(config, "version", 0)
+        if version == 7:
+            raise _rare().mbedtls_refusal(3)
         self.sock = sock
         if dtls:
-            self.dtls = True
+            from twinsock_port.tls_common import Flight
+
+            self.flight = Flight(handshake_timeouts)
         else:
             # TLS record scanners, in and out: [header bytes still needed,
             # body bytes left, header]
             self.scan = ([5, 0, bytearray(5)], [5, 0, bytearray(5)])
+        if pending_datagram:
+            self.preload = bytes(pending_datagram)
+        if sys.platform == "rp2":
+            # mbedTLS allocates its ~17 KB from the Python heap here
+            from twinsock_port.tls_common import TLS_HEAP_BYTES, memory_error
 
-    def done(self):
-        return self.sent == 2 and self.received == 2
+            gc.collect()
+            if gc.mem_free() < TLS_HEAP_BYTES:
+                raise memory_error(gc.mem_free())
+        try:
+            ctx = self._make_context(config, security)
+            kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
+            if server_side:
+                if dtls:
+                    kwargs["client_id"] = client_id or b"twinsock"
+            elif server_hostname:
+                kwargs["server_hostname"] = server_hostname
+            self._tls = ctx.wrap_socket(self, **kwargs)
+        except (OSError, MemoryError, ValueError) as e:
+            raise self._error(e)
+        if server_side and dtls:
+            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
+
+    def _make_context(self, config, security):
+        if self._dtls:
+            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
+        else:
+            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
+        ctx = _tls.SSLContext(proto)
+        if self._psk:
+            if self._server_side:
+                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
+            else:
+                ctx.psk_identity = bytes(security.identity)
+                ctx.psk_key = bytes(security.key)
+            ctx.verify_mode = _tls.CERT_NONE
+        else:  # CertInfo: tls_mbedtls_cert.py, loaded with the first one
+            from twinsock_port.tls_mbedtls_cert import load_certificates
+
+            load_certificates(ctx, security, self._server_side, self._hostname)
+        ids = getattr(config, "ciphersuites", None)
+        if ids:
+            ctx.set_ciphers(_rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
+        return ctx
+
+    def _error(self, e):
+        if isinstance(e, MemoryError):  # no tls_rare: the heap is short
+            from twinsock_port.tls_common import memory_error
+
+            return memory_error(gc.mem_free())
+        return _rare().mbedtls_error(e, self._hostname, self._psk)
+
+    # ---- the stream mbedTLS reads and writes ----------------------------
 
     def _progress(self, state, content_type):
         if content_type == _CCS:
@@ -193,133 +244,11 @@ class _Wire(_io.IOBase):
         # platform socket belongs to the caller.
         return 0
 
-
-class MbedTLSEngine:
-    """A TLS session over a connected, non-blocking socket (the DTLS one:
-    tls_micropython.MbedTLSEngine). See docs/TLS_ENGINES.md for the contract."""
-
-    name = "mbedtls"
-    _Wire = _Wire  # the stream it reads and writes through
-    # Defaults on the class: an instance holds only what differs (heap).
-    _early = None
-    _done = False
-    _closed = False
-    _dtls = False
-    _server_side = False
-    _hostname = None
-    _psk = False
-
-    def __init__(
-        self,
-        sock,
-        config,
-        dtls=False,
-        server_side=False,
-        server_hostname=None,
-        session=None,
-        handshake_timeouts=None,
-        mtu=1400,
-        client_id=None,
-        pending_datagram=None,
-    ):
-        if _tls is None:
-            raise unsupported("TLS needs the `tls` module (MicroPython v1.23 or later)")
-        if dtls and not features()["dtls"]:
-            raise unsupported("DTLS needs MicroPython v1.25 or later")
-        # what is False/None stays a class default: an instance holds only the rest
-        if dtls:
-            self._dtls = True
-        if server_side:
-            self._server_side = True
-        if server_hostname:
-            self._hostname = server_hostname
-        security = config.security
-        if hasattr(security, "identity"):
-            self._psk = True
-        if self._psk and not features()["psk"]:
-            raise unsupported("PSK needs a MicroPython `tls` module with psk_identity (v1.29)")
-        version = getattr(config, "version", 0)
-        if version == 7:
-            raise unsupported("TLS 1.3 is not built into this MicroPython's mbedTLS")
-        self._wire = wire = self._Wire(sock, dtls)
-        if dtls:
-            wire.flight = common.Flight(handshake_timeouts)
-        if pending_datagram:
-            wire.preload = bytes(pending_datagram)
-        if sys.platform == "rp2":
-            # mbedTLS allocates its ~17 KB from the Python heap here
-            gc.collect()
-            if gc.mem_free() < common.TLS_HEAP_BYTES:
-                raise common.memory_error(gc.mem_free())
-        try:
-            ctx = self._make_context(config, security)
-            kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
-            if server_side:
-                if dtls:
-                    kwargs["client_id"] = client_id or b"twinsock"
-            elif server_hostname:
-                kwargs["server_hostname"] = server_hostname
-            self._tls = ctx.wrap_socket(self._wire, **kwargs)
-        except (OSError, MemoryError, ValueError) as e:
-            raise self._error(e)
-        if server_side and dtls:
-            self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
-
-    def _make_context(self, config, security):
-        if self._dtls:
-            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
-        else:
-            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
-        ctx = _tls.SSLContext(proto)
-        if self._psk:
-            if self._server_side:
-                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
-            else:
-                ctx.psk_identity = bytes(security.identity)
-                ctx.psk_key = bytes(security.key)
-            ctx.verify_mode = _tls.CERT_NONE
-        else:
-            if getattr(security, "crls", ()):
-                raise unsupported("CRLs are not available in MicroPython's tls module")
-            trusted = _der_list(getattr(security, "trusted_certs", ()))
-            for cert in trusted:
-                ctx.load_verify_locations(cert)
-            own_cert = getattr(security, "client_cert", None)
-            if own_cert is not None:
-                key = getattr(security, "client_key", None)
-                if key is None:
-                    raise TLSError("CertInfo.client_cert given without client_key")
-                ctx.load_cert_chain(_der_list(own_cert)[0], _der_list(key)[0])
-            validate = getattr(security, "server_cert_validation", True)
-            if self._server_side:
-                ctx.verify_mode = _tls.CERT_REQUIRED if validate and trusted else _tls.CERT_NONE
-            elif validate:
-                if not trusted:
-                    raise TLSError(
-                        "certificate validation is on but CertInfo.trusted_certs is empty; "
-                        "give the CA, or server_cert_validation=False"
-                    )
-                if not self._hostname:
-                    raise TLSError("certificate validation needs a server name to check")
-                ctx.verify_mode = _tls.CERT_REQUIRED
-            else:
-                ctx.verify_mode = _tls.CERT_NONE
-        ids = getattr(config, "ciphersuites", None)
-        if ids:
-            ctx.set_ciphers(common.rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
-        return ctx
-
-    def _error(self, e):
-        if isinstance(e, MemoryError):  # no import: the heap is short
-            return common.memory_error(gc.mem_free())
-        return common.rare().mbedtls_error(e, self._hostname, self._psk)
-
     # ---- handshake -----------------------------------------------------
 
     def handshake_step(self):
         if self._done:
             return None
-        wire = self._wire
         try:
             n = self._tls.readinto(_PROBE)
         except (OSError, MemoryError, ValueError) as e:
@@ -327,17 +256,17 @@ class MbedTLSEngine:
             if code in (EPIPE, ECONNRESET, ENOTCONN):
                 # the peer hung up on us mid-handshake (e.g. it wanted a client
                 # certificate): a TLS failure, not a bare socket error
-                raise common.rare().closed_error(lib_code=code)
+                raise _rare().closed_error(lib_code=code)
             raise self._error(e)
         if n:
             # application data right behind the peer's Finished: keep it
             self._early = _PROBE[0]
-        if wire.done():
+        if self.sent == 2 and self.received == 2:  # both Finished passed
             self._done = True
-            wire.scan = None  # the handshake's record scanners: it is over
+            self.scan = None  # the handshake's record scanners: it is over
             return None
         if n == 0:
-            raise common.rare().closed_error()
+            raise _rare().closed_error()
         return "read"
 
     # ---- data ----------------------------------------------------------
@@ -365,20 +294,6 @@ class MbedTLSEngine:
             raise self._error(e)
         return n
 
-    def pending(self):
-        """Decrypted bytes waiting in mbedTLS (1 means "some": mbedTLS only
-        tells whether there are any)."""
-        if self._early is not None:
-            return 1
-        global _POLLER
-        if _POLLER is None:
-            _POLLER = _select.poll()
-        _POLLER.register(self._tls, _select.POLLIN)
-        try:
-            return 1 if _POLLER.poll(0) else 0
-        finally:
-            _POLLER.unregister(self._tls)
-
     # ---- session facts -------------------------------------------------
 
     def session(self):
@@ -387,16 +302,12 @@ class MbedTLSEngine:
     def session_resumed(self):
         return False
 
-    def cipher(self):
-        return self._tls.cipher()[0] if self._done else None
-
-    def version(self):
-        return self._tls.cipher()[1] if self._done else None
-
-    def record_overhead(self):
-        if not self._done:
-            return None
-        return common.rare().record_overhead(self.cipher(), self._dtls)
+    def __getattr__(self, name):
+        # the queries (pending, cipher, version, record_overhead) are in tls_rare
+        if name not in ("pending", "cipher", "version", "record_overhead"):
+            raise AttributeError(name)
+        setattr(MbedTLSEngine, name, getattr(_rare(), "mbedtls_" + name))
+        return getattr(self, name)
 
     def close(self):
         """MicroPython's tls cannot send close_notify; this frees mbedTLS's

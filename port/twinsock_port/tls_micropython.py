@@ -2,8 +2,8 @@
 # TLS over TCP and what both share is in tls_mbedtls.py; this module's engine
 # runs both (use_tls_engine(tls_micropython) takes either kind of socket).
 #
-# The tls object never sees the platform socket: it gets a _Wire, a small
-# io.IOBase stream over the (connected, non-blocking) socket. Through it the
+# The tls object never sees the platform socket: it gets the engine itself,
+# an io.IOBase stream over the (connected, non-blocking) socket. Through it the
 # engine
 #   - knows when the handshake is over (it reads the record headers that pass:
 #     our and the peer's ChangeCipherSpec + Finished); tls has no API for it
@@ -14,7 +14,7 @@
 #   - hands mbedTLS one datagram per recv_into, so a record larger than the
 #     caller's buffer can be detected (and its rest dropped) as truncation;
 #   - reports pending() exactly: polling the tls object only asks mbedTLS
-#     (the _Wire answers "not ready" for the socket).
+#     (the engine answers "not ready" for the socket).
 import time
 
 from micropython import const
@@ -23,7 +23,7 @@ from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE, MessageTruncated
 from twinsock_port import tls_common as common, tls_mbedtls as _stream
 
 # the engine-module functions are tls_mbedtls's
-from twinsock_port.tls_mbedtls import _EAGAIN, _PROBE, ciphersuites, features  # noqa: F401
+from twinsock_port.tls_mbedtls import _EAGAIN, _PROBE, __getattr__, features  # noqa: F401
 
 _MAX_DATAGRAM = const(2048)  # the largest DTLS datagram read in one piece
 
@@ -38,8 +38,10 @@ _LIB_MIN_MS = const(1000)  # mbedTLS's hs_timeout_min/max defaults (not settable
 _LIB_MAX_MS = const(60000)
 
 
-class _DatagramWire(_stream._Wire):
-    """The stream mbedTLS reads and writes for DTLS: see the module comment."""
+class MbedTLSEngine(_stream.MbedTLSEngine):
+    """A (D)TLS session over a connected, non-blocking socket, and the stream
+    its tls object reads and writes (see the module comment). See
+    docs/TLS_ENGINES.md for the contract."""
 
     # Defaults on the class: an instance holds only what changed (heap).
     handshaking = True
@@ -79,7 +81,7 @@ class _DatagramWire(_stream._Wire):
             self._scan_datagram(data, True)
             return n
         try:
-            if self.dtls:
+            if self._dtls:
                 # one datagram: readinto would join every datagram queued.
                 # recv allocates: ask for what a datagram can be, not for
                 # mbedTLS's whole ~16 KB input buffer
@@ -99,12 +101,12 @@ class _DatagramWire(_stream._Wire):
             self.budget -= 1
         if self.handshaking and n:
             view = memoryview(buf)[:n]
-            if self.dtls:
+            if self._dtls:
                 self._scan_datagram(view, True)
                 self.alert = common.fatal_alert(view) or self.alert
             else:
                 self._scan_stream(view, True)
-        elif self.dtls and n:
+        elif self._dtls and n:
             # An alert record (close_notify) can share a datagram with data:
             # tls.readinto then reads both and its end-of-stream is lost.
             pos = 0
@@ -116,7 +118,7 @@ class _DatagramWire(_stream._Wire):
 
     def write(self, buf):
         if not self.handshaking:
-            if self.dtls and not (buf[3] or buf[4]):
+            if self._dtls and not (buf[3] or buf[4]):
                 buf = bytearray(buf)  # our last flight again: number it on
                 self.flight._number(buf)
             try:
@@ -124,7 +126,7 @@ class _DatagramWire(_stream._Wire):
             except OSError as e:
                 code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
                 return None if code in _EAGAIN else -abs(code)
-        if self.dtls:
+        if self._dtls:
             data = bytearray(buf)
             flight = self.flight
             first = not flight.mode
@@ -159,19 +161,13 @@ class _DatagramWire(_stream._Wire):
             self.lib_timeout = min(self.lib_timeout * 2, _LIB_MAX_MS)
         self.lib_deadline = time.ticks_add(now, self.lib_timeout + 10)
 
-
-class MbedTLSEngine(_stream.MbedTLSEngine):
-    """A (D)TLS session over a connected, non-blocking socket. See
-    docs/TLS_ENGINES.md for the contract."""
-
-    _Wire = _DatagramWire
+    # ---- handshake -----------------------------------------------------
 
     def handshake_step(self):
         if self._done:
             return None
-        wire = self._wire
-        flight = wire.flight
-        lib_due = wire.lib_deadline
+        flight = self.flight
+        lib_due = self.lib_deadline
         if lib_due is not None and time.ticks_diff(lib_due, time.ticks_ms()) > 0:
             lib_due = None
         try:
@@ -182,7 +178,7 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
                 # would resend its ServerHello flight, then write its Finished in
                 # the same call, and that would be dropped as part of the resend.
                 flight.mode = 0
-                wire.budget = 1
+                self.budget = 1
             n = self._tls.readinto(_PROBE)
         except (OSError, MemoryError, ValueError) as e:
             if flight:
@@ -196,30 +192,30 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
                 raise common.rare().closed_error(lib_code=code)
             if self._dtls and code in (_CONN_EOF, _PEER_CLOSE_NOTIFY, _FATAL_ALERT):
                 # the alert that says why, even behind a close_notify (tinydtls)
-                alert = common.rare().late_alert(wire.sock, wire.alert)
+                alert = common.rare().late_alert(self.sock, self.alert)
                 if alert is not None:
                     raise common.rare().alert_error(alert, self._psk, code, hello=self._hello())
             raise self._error(e)
         finally:
             if flight:
-                wire.budget = -1
-        if lib_due is not None and wire.lib_deadline == lib_due:
+                self.budget = -1
+        if lib_due is not None and self.lib_deadline == lib_due:
             # mbedTLS did not resend when we thought its timer ran out: ask again
             # soon rather than lose its timer (our own timer still gives up)
-            wire.lib_deadline = time.ticks_add(time.ticks_ms(), 50)
+            self.lib_deadline = time.ticks_add(time.ticks_ms(), 50)
         if n:
             # application data right behind the peer's Finished: keep it
             self._early = _PROBE[0]
-        if wire.done():
+        if self.sent == 2 and self.received == 2:  # both Finished passed
             self._done = True
-            wire.handshaking = False
+            self.handshaking = False
             if not self._dtls:
-                wire.scan = None  # the handshake's record scanners
+                self.scan = None  # the handshake's record scanners
             if flight:
                 flight.stop()
             return None
         if n == 0:
-            alert = common.rare().late_alert(wire.sock, wire.alert) if self._dtls else None
+            alert = common.rare().late_alert(self.sock, self.alert) if self._dtls else None
             if alert is not None:
                 raise common.rare().alert_error(alert, self._psk, hello=self._hello())
             raise common.rare().closed_error()
@@ -227,19 +223,18 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
 
     def _hello(self):
         # a DTLS client that has sent no ChangeCipherSpec has not used its key yet
-        flight = self._wire.flight
+        flight = self.flight
         return flight is not None and not self._server_side and not flight.ccs
 
     def _after_hello_verify(self):
         # mbedTLS sent a HelloVerifyRequest and dropped the session, as a
         # stateless DTLS server does: a new one checks the cookie the client
         # sends with its next ClientHello (same client_id).
-        wire = self._wire
-        wire.flight.restart()
-        wire.sent = wire.received = 0
+        self.flight.restart()
+        self.sent = self.received = 0
         ctx, kwargs = self._rewrap
         try:
-            self._tls = ctx.wrap_socket(wire, **kwargs)
+            self._tls = ctx.wrap_socket(self, **kwargs)
         except (OSError, MemoryError) as e:
             raise self._error(e)
         return "read"
@@ -247,10 +242,9 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
     def dtls_timeout_ms(self):
         if self._done or not self._dtls:
             return None
-        wire = self._wire
-        ours = wire.flight.remaining_ms()
-        if ours is not None and wire.flight.epoch and wire.lib_deadline is not None:
-            left = time.ticks_diff(wire.lib_deadline, time.ticks_ms())
+        ours = self.flight.remaining_ms()
+        if ours is not None and self.flight.epoch and self.lib_deadline is not None:
+            left = time.ticks_diff(self.lib_deadline, time.ticks_ms())
             left = left if left > 0 else 0
             if left < ours:
                 return left
@@ -259,12 +253,12 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
     def dtls_handle_timeout(self):
         if self._done or not self._dtls:
             return
-        flight = self._wire.flight
+        flight = self.flight
         if flight.remaining_ms() != 0:
             return
         for datagram in flight.expire(self._psk):
             try:
-                self._wire.sock.write(datagram)
+                self.sock.write(datagram)
             except OSError as e:
                 if e.args[0] not in _EAGAIN:
                     raise
@@ -281,10 +275,9 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
             if size == 1 or not self._dtls:
                 return 1
             start = 1
-        wire = self._wire
         if self._dtls:
             # one datagram per call; none when finishing the early record
-            wire.budget = 0 if start else 1
+            self.budget = 0 if start else 1
         try:
             n = self._tls.readinto(view[start:size])
         except OSError as e:
@@ -292,22 +285,22 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
                 return 0
             raise self._error(e)
         finally:
-            wire.budget = -1
+            self.budget = -1
         if n is None or n == 0:
             if start:
                 return start
-            return 0 if wire.alert_seen or n == 0 else None
+            return 0 if self.alert_seen or n == 0 else None
         n += start
         if self._dtls and n == size:
             if self.pending():
-                wire.budget = 0
+                self.budget = 0
                 try:
                     while self._tls.readinto(_PROBE):
                         pass
                 except OSError:
                     pass
                 finally:
-                    wire.budget = -1
+                    self.budget = -1
                 raise MessageTruncated(n)
         return n
 

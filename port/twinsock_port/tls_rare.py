@@ -221,3 +221,72 @@ def mbedtls_error(e, hostname, psk):
             )
         return TLSError("handshake failed: handshake_failure (40)", alert=40, lib_code=code)
     return TLSError("handshake failed: mbedTLS error -0x%04X" % -code, lib_code=code)
+
+
+# -- the MicroPython engine's (tls_mbedtls.py) refusals and queries --------
+
+_MBEDTLS_REFUSALS = (
+    "TLS needs the `tls` module (MicroPython v1.23 or later)",
+    "DTLS needs MicroPython v1.25 or later",
+    "PSK needs a MicroPython `tls` module with psk_identity (v1.29)",
+    "TLS 1.3 is not built into this MicroPython's mbedTLS",
+    "CRLs are not available in MicroPython's tls module",
+    # the rest are TLSError
+    "CertInfo.client_cert given without client_key",
+    "certificate validation is on but CertInfo.trusted_certs is empty; "
+    "give the CA, or server_cert_validation=False",
+    "certificate validation needs a server name to check",
+)
+
+
+def mbedtls_refusal(number):
+    """The error for a socket tls_mbedtls cannot make: ENOTSUP for what the
+    firmware lacks (0-4), TLSError for a certificate setup it refuses (5-7)."""
+    text = _MBEDTLS_REFUSALS[number]
+    return unsupported(text) if number < 5 else TLSError(text)
+
+
+def mbedtls_ciphersuites():
+    """The IANA ids of the table's suites this firmware's mbedTLS has."""
+    try:
+        import tls
+    except ImportError:
+        return []
+    from twinsock_port.tls_suites import SUITES
+
+    have = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT).get_ciphers()
+    return sorted(i for i in SUITES if SUITES[i][2] in have)
+
+
+_POLLER = []  # tls_mbedtls's pending(): one poll object, made on first use
+
+
+def mbedtls_pending(engine):
+    """Decrypted bytes waiting in mbedTLS (1 means "some": mbedTLS only tells
+    whether there are any)."""
+    if engine._early is not None:
+        return 1
+    if not _POLLER:
+        import select
+
+        _POLLER.append(select.poll())
+    poller = _POLLER[0]
+    poller.register(engine._tls, 1)  # select.POLLIN
+    try:
+        return 1 if poller.poll(0) else 0
+    finally:
+        poller.unregister(engine._tls)
+
+
+def mbedtls_cipher(engine):
+    return engine._tls.cipher()[0] if engine._done else None
+
+
+def mbedtls_version(engine):
+    return engine._tls.cipher()[1] if engine._done else None
+
+
+def mbedtls_record_overhead(engine):
+    if not engine._done:
+        return None
+    return record_overhead(engine.cipher(), engine._dtls)
