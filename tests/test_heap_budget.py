@@ -9,10 +9,12 @@ import pytest
 
 from tools.bench import heap
 
-# Loading code interns its names into MicroPython's qstr pool, which grows in whole
-# pools: a change of a few names can move a code figure by one pool step (a few
-# hundred bytes) either way. The code figures get that much margin; the per-socket
-# and per-call figures are exact.
+# Loading code interns its names into MicroPython's qstr pools and their text into
+# chunks: a change of a few names moves a code figure by a few hundred bytes either
+# way, and the code figures get that much margin. A figure whose loading opens a new
+# pool jumps by the pool's room (~3.5 KB on this 64-bit port; the TLS and DTLS figures
+# include one): the margin does not hide that. Per-socket and per-call figures are
+# exact.
 QSTR_POOL_STEP = 512
 CODE_FIGURES = ("core_ready", "import_udp_tcp", "tls_code", "dtls_code")
 
@@ -22,7 +24,7 @@ CODE_FIGURES = ("core_ready", "import_udp_tcp", "tls_code", "dtls_code")
 # figures it measures. Remove an entry once its budget is met.
 CEILINGS = {
     "tls_code": 20 * 1024 + 256,
-    "dtls_code": 27 * 1024 + 512,
+    "dtls_code": 26 * 1024 + 512,
 }
 
 
