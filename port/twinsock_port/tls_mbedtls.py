@@ -43,6 +43,15 @@ def __getattr__(name):
 
 _EAGAIN = (11, 115, 119)  # EAGAIN, EINPROGRESS (Linux), EINPROGRESS (newlib)
 
+
+def _io_result(e):
+    """What a wire read or write returns to mbedTLS for the OSError e: never raise
+    through mbedTLS; None for "would block", else the negative errno (IOBase's
+    stream glue), which tls raises as OSError(errno)."""
+    code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
+    return None if code in _EAGAIN else -abs(code)
+
+
 # negative mbedTLS codes MicroPython raises as OSError(code); the rest: tls_rare
 _CONN_EOF = const(-0x7280)
 _PEER_CLOSE_NOTIFY = const(-0x7880)
@@ -221,10 +230,7 @@ class MbedTLSEngine(_io.IOBase):
         try:
             n = self.sock.readinto(buf)
         except OSError as e:
-            # never raise through mbedTLS: a negative return is the errno
-            # (IOBase's stream glue), which tls raises as OSError(errno)
-            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-            return None if code in _EAGAIN else -abs(code)
+            return _io_result(e)
         if self.scan is not None and n:  # handshaking
             self._scan_stream(memoryview(buf)[:n], True)
         return n
@@ -233,8 +239,7 @@ class MbedTLSEngine(_io.IOBase):
         try:
             n = self.sock.write(buf)
         except OSError as e:
-            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-            return None if code in _EAGAIN else -abs(code)
+            return _io_result(e)
         if self.scan is not None and n:  # handshaking
             self._scan_stream(memoryview(buf)[:n], False)
         return n

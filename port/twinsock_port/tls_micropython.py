@@ -23,7 +23,7 @@ from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE, MessageTruncated
 from twinsock_port import tls_common as common, tls_mbedtls as _stream
 
 # the engine-module functions are tls_mbedtls's
-from twinsock_port.tls_mbedtls import _EAGAIN, _PROBE, __getattr__, features  # noqa: F401
+from twinsock_port.tls_mbedtls import _EAGAIN, _PROBE, __getattr__, _io_result, features  # noqa: F401
 
 _MAX_DATAGRAM = const(2048)  # the largest DTLS datagram read in one piece
 
@@ -91,10 +91,7 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
             else:
                 n = self.sock.readinto(buf)
         except OSError as e:
-            # never raise through mbedTLS: a negative return is the errno
-            # (IOBase's stream glue), which tls raises as OSError(errno)
-            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-            return None if code in _EAGAIN else -abs(code)
+            return _io_result(e)
         if n is None:
             return None
         if self.budget > 0:
@@ -124,8 +121,7 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
             try:
                 return self.sock.write(buf)
             except OSError as e:
-                code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-                return None if code in _EAGAIN else -abs(code)
+                return _io_result(e)
         if self._dtls:
             data = bytearray(buf)
             flight = self.flight
@@ -138,15 +134,14 @@ class MbedTLSEngine(_stream.MbedTLSEngine):
             try:
                 self.sock.write(data)
             except OSError as e:
-                code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-                if code not in _EAGAIN:
-                    return -abs(code)
+                failed = _io_result(e)
+                if failed is not None:
+                    return failed
             return len(buf)  # a datagram the kernel refused is lost: resent on a timer
         try:
             n = self.sock.write(buf)
         except OSError as e:
-            code = e.args[0] if e.args and isinstance(e.args[0], int) else 5
-            return None if code in _EAGAIN else -abs(code)
+            return _io_result(e)
         if n:
             self._scan_stream(memoryview(buf)[:n], False)
         return n
