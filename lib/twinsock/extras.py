@@ -336,8 +336,6 @@ def features():
     public contract (ipv6 ... dane, server) say what every socket kind the
     platform serves has; dtls_server, psk_session_resumption and
     psk_connection_id say what one kind has (docs/TLS_ENGINES.md)."""
-    import sys
-
     from twinsock import platform
 
     have = net.get().features()
@@ -351,15 +349,13 @@ def features():
         out[name] = bool(have.get(name, False))
     # psk_*: a DTLS-PSK socket that asks for it gets it. Unless the application
     # registered an engine, one the platform's engine cannot serve so gets
-    # twinsock's own (port/twinsock_port/tls_psk_select.py), which has both and
-    # runs where its primitives are: cryptolib on MicroPython, `cryptography`
-    # on CPython (asked here without loading that engine).
+    # twinsock's own (port/twinsock_port/tls_psk_select.py), which has both
+    # where it runs.
     own = False
     if not platform.tls_engine_registered():
         try:
-            __import__("cryptolib" if sys.implementation.name == "micropython" else "cryptography")
-            own = True
-        except ImportError:
+            own = net.load_or_enomem("twinsock_port.tls_psk_select").own_engine_runs()
+        except ImportError:  # a port without twinsock's own engine
             pass
     dtls_psk = out["dtls"] and out["psk"]
     for name in ("session_resumption", "connection_id"):

@@ -31,29 +31,38 @@ def choose(config, engine):
         have = platform.features() if platform is not None else {}
         ccm = True  # OpenSSL has the CCM suites
     suites = config.ciphersuites
-    ccm_asked = suites is None  # the default list starts with CCM-8
-    for s in suites or ():
-        ccm_asked |= s in (0xC0A8, 0xC0A4)
+    # CCM-8 or CCM; the default list (None) starts with CCM-8
+    ccm_asked = suites is None or 0xC0A8 in suites or 0xC0A4 in suites
     if (
         not (have.get("dtls") and have.get("psk"))
         or (config.use_connection_id and not have.get("connection_id"))
         or (config.session_resumption_buffer is not None and not have.get("session_resumption"))
         or (ccm_asked and not ccm)
-    ):
-        try:
-            from twinsock_port import tls_psk
+    ) and own_engine_runs():  # else (no cryptolib / cryptography) the platform's
+        from twinsock_port import tls_psk
 
-            return tls_psk
-        except ImportError:  # no cryptolib / cryptography: keep the platform's
-            pass
+        return tls_psk
     return engine()
+
+
+def own_engine_runs():
+    """Whether tls_psk's primitives are here (cryptolib on MicroPython;
+    on CPython tls_psk_cpython, over `cryptography`), asked without loading tls_psk."""
+    try:
+        if sys.implementation.name == "micropython":
+            import cryptolib  # noqa: F401
+        else:
+            import twinsock_port.tls_psk_cpython  # noqa: F401
+        return True
+    except ImportError:
+        return False
 
 
 def ciphersuites(suites):
     """`suites` (the platform engine's ids) with the suites tls_psk brings
     to DTLS with PSK, where it can run here; sorted."""
-    try:
+    if own_engine_runs():
         from twinsock_port import tls_psk
-    except ImportError:  # no cryptolib / cryptography
-        return suites
-    return sorted(set(suites) | set(tls_psk.ciphersuites()))
+
+        suites = sorted(set(suites) | set(tls_psk.ciphersuites()))
+    return suites

@@ -164,3 +164,55 @@ def test_features_say_what_dtls_psk_sockets_get(runtime):
     assert default["connection_id"] is False  # no platform engine has it
     assert default["session_resumption"] is (runtime == "cpython")
     assert all(type(v) is bool for f in runs for v in f.values()), runs
+
+
+_NO_PRIMITIVES_SCRIPT = """
+import builtins
+import sys
+import twinsock
+if sys.implementation.name == "micropython":
+    from twinsock_port import tls_micropython as platform_engine
+else:
+    from twinsock_port import tls_cpython as platform_engine
+from twinsock_port import tls_psk_select
+real_import = builtins.__import__
+
+
+def without_primitives(name, *args, **kw):
+    # as firmware without cryptolib, or a host without `cryptography`
+    if name.split(".")[0] in ("cryptolib", "cryptography"):
+        raise ImportError("no module named " + name)
+    return real_import(name, *args, **kw)
+
+
+builtins.__import__ = without_primitives
+config = twinsock.SSLConfig(twinsock.PskInfo(b"id", b"key"), use_connection_id=True)
+print(tls_psk_select.choose(config, lambda: platform_engine) is platform_engine)
+f = twinsock.features()
+print(repr((f["psk_session_resumption"], f["psk_connection_id"])))
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_without_its_primitives_the_own_engine_is_not_chosen(runtime):
+    # where tls_psk's primitives are missing (firmware without cryptolib, a
+    # host without `cryptography`), a DTLS-PSK socket asking for LwM2M's CCM-8
+    # and a Connection ID keeps the platform's engine (degraded, as avs_net's
+    # backends degrade) and features() does not promise what it lacks
+    import os
+    import subprocess
+    import sys
+
+    from runtimes_psk import ROOT, mp_binary, mp_env
+
+    if runtime == "micropython":
+        argv, env = [mp_binary(), "-c", _NO_PRIMITIVES_SCRIPT], mp_env()
+    else:
+        env = dict(os.environ, PYTHONPATH="%s:%s" % (ROOT / "lib", ROOT / "port"))
+        argv = [sys.executable, "-c", _NO_PRIMITIVES_SCRIPT]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.split("\n")
+    assert lines[0] == "True", out.stdout  # the platform's engine
+    # the platform's engine alone: OpenSSL resumes, mbedTLS does not; neither has a CID
+    assert lines[1] == repr((runtime == "cpython", False)), out.stdout
