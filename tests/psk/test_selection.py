@@ -95,23 +95,31 @@ def test_micropython_ciphersuites_include_the_psk_engines_unless_an_engine_is_re
     # what an LwM2M client asks before it picks suites: CCM-8 is reachable for
     # DTLS-PSK through twinsock's own engine, not through mbedTLS forced
     import ast
-    import subprocess
 
-    from runtimes_psk import mp_binary, mp_env
-
-    out = subprocess.run(
-        [mp_binary(), "-c", _SUITES_SCRIPT],
-        env=mp_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    lines = out.stdout.split("\n")
-    assert out.returncode == 0, out.stdout + out.stderr
+    lines = run_script("micropython", _SUITES_SCRIPT).stdout.split("\n")
     default, forced = ast.literal_eval(lines[0]), ast.literal_eval(lines[1])
     assert {0xC0A8, 0xC0A4, 0x00AE} <= set(default) and default == sorted(default), default
     assert 0xC0A8 not in forced and 0xC0A4 not in forced, forced
     assert set(forced) < set(default), (forced, default)
+
+
+def run_script(runtime, script):
+    """Run `script` on `runtime` with twinsock's lib/ and port/; the finished
+    process, which must have exited cleanly."""
+    import os
+    import subprocess
+    import sys
+
+    from runtimes_psk import ROOT, mp_binary, mp_env
+
+    if runtime == "micropython":
+        argv, env = [mp_binary(), "-c", script], mp_env()
+    else:
+        env = dict(os.environ, PYTHONPATH="%s:%s" % (ROOT / "lib", ROOT / "port"))
+        argv = [sys.executable, "-c", script]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
 
 
 _FEATURES_SCRIPT = """
@@ -144,19 +152,8 @@ def test_features_say_what_dtls_psk_sockets_get(runtime):
     # engine; psk_session_resumption and psk_connection_id follow the engine
     # the selection rule gives a DTLS-PSK socket that asks for them
     import ast
-    import os
-    import subprocess
-    import sys
 
-    from runtimes_psk import ROOT, mp_binary, mp_env
-
-    if runtime == "micropython":
-        argv, env = [mp_binary(), "-c", _FEATURES_SCRIPT], mp_env()
-    else:
-        env = dict(os.environ, PYTHONPATH="%s:%s" % (ROOT / "lib", ROOT / "port"))
-        argv = [sys.executable, "-c", _FEATURES_SCRIPT]
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
+    out = run_script(runtime, _FEATURES_SCRIPT)
     runs = [ast.literal_eval(line) for line in out.stdout.split("\n") if line]
     got = [(f["psk_session_resumption"], f["psk_connection_id"]) for f in runs]
     assert got == list(_PSK_FEATURES[runtime]), runs
@@ -199,19 +196,7 @@ def test_without_its_primitives_the_own_engine_is_not_chosen(runtime):
     # host without `cryptography`), a DTLS-PSK socket asking for LwM2M's CCM-8
     # and a Connection ID keeps the platform's engine (degraded, as avs_net's
     # backends degrade) and features() does not promise what it lacks
-    import os
-    import subprocess
-    import sys
-
-    from runtimes_psk import ROOT, mp_binary, mp_env
-
-    if runtime == "micropython":
-        argv, env = [mp_binary(), "-c", _NO_PRIMITIVES_SCRIPT], mp_env()
-    else:
-        env = dict(os.environ, PYTHONPATH="%s:%s" % (ROOT / "lib", ROOT / "port"))
-        argv = [sys.executable, "-c", _NO_PRIMITIVES_SCRIPT]
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
+    out = run_script(runtime, _NO_PRIMITIVES_SCRIPT)
     lines = out.stdout.split("\n")
     assert lines[0] == "True", out.stdout  # the platform's engine
     # the platform's engine alone: OpenSSL resumes, mbedTLS does not; neither has a CID
