@@ -58,7 +58,7 @@ class _Threaded:
 
 class UdpPeer(_Threaded):
     """Records every datagram it gets (`received`: list of (data, addr)); echoes it
-    back when `echo`."""
+    back when `echo`, counting in `echoed` the echoes already sent."""
 
     def __init__(self, echo=False, host=LOOPBACK):
         super().__init__()
@@ -70,6 +70,7 @@ class UdpPeer(_Threaded):
         self.port = self.sock.getsockname()[1]
         self.address = (host, self.port)
         self.received = []
+        self.echoed = 0
 
     def serve(self):
         while self.alive():
@@ -80,6 +81,7 @@ class UdpPeer(_Threaded):
             self.received.append((data, addr))
             if self.echo:
                 self.sock.sendto(data, addr)
+                self.echoed += 1
 
     def close(self):
         self.sock.close()

@@ -303,7 +303,7 @@ def test_udp_peer_dies_next_receive_times_out(runtime):
         }
         scenario = Scenario(runtime, job)
         try:
-            wait_for(lambda: len(peer.received) >= 50, 10, "50 exchanges")
+            wait_for(lambda: peer.echoed >= 50, 10, "50 exchanges")
             peer.stop()  # the peer dies mid-exchange
             got = scenario.result()
         finally:
@@ -327,7 +327,7 @@ def test_udp_peer_dies_without_proxy_is_refused_or_timeout(runtime):
         }
         scenario = Scenario(runtime, job)
         try:
-            wait_for(lambda: len(peer.received) >= 50, 10, "50 exchanges")
+            wait_for(lambda: peer.echoed >= 50, 10, "50 exchanges")
             peer.stop()
             got = scenario.result()
         finally:
