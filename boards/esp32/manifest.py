@@ -37,7 +37,6 @@ package(
         "esp32.py",
         "micropython.py",
         "micropython_extras.py",
-        "micropython_tls.py",
         "tls_common.py",
         "tls_mbedtls.py",
         "tls_mbedtls_cert.py",

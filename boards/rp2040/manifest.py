@@ -36,7 +36,6 @@ package(
         "__init__.py",
         "micropython.py",
         "micropython_extras.py",
-        "micropython_tls.py",
         "rp2.py",
         "tls_common.py",
         "tls_mbedtls.py",

@@ -2,7 +2,7 @@
 # differ per port (unix, esp32, rp2) live in that port's profile module. This
 # holds what connecting, sending and receiving need; everything else
 # (server side, datagrams to any address, poll, ...) is in micropython_extras.py,
-# what (D)TLS sockets ask in micropython_tls.py; both join the class on first use.
+# which joins the class on first use.
 try:
     import socket
 except ImportError:  # firmware before v1.19 has only the u-names
@@ -51,14 +51,9 @@ class MicroPythonPlatform:
     def __getattr__(self, name):
         if name[:2] == "__":
             raise AttributeError(name)
-        from twinsock_port import micropython_tls
+        from twinsock_port import micropython_extras
 
-        if name in micropython_tls.NAMES:
-            micropython_tls.install(MicroPythonPlatform)
-        else:
-            from twinsock_port import micropython_extras
-
-            micropython_extras.install(MicroPythonPlatform)
+        micropython_extras.install(MicroPythonPlatform)
         if not hasattr(MicroPythonPlatform, name):
             raise AttributeError("MicroPython platform has no %r" % name)
         return getattr(self, name)
@@ -127,6 +122,23 @@ class MicroPythonPlatform:
 
     def close(self, raw):
         raw.close()
+
+    # -- what a (D)TLS socket asks: here, so a secure client loads no extras --
+
+    def tls_engine(self):
+        try:
+            from twinsock_port import tls_mbedtls
+        except ImportError:  # firmware without the tls module
+            return None
+        return tls_mbedtls
+
+    def no_delay(self, raw):
+        # Nagle against delayed ACKs costs a TLS handshake ~45 ms. esp32 (v1.23+) and
+        # lwIP ports name the option; the unix port does not (IPPROTO_TCP 6, TCP_NODELAY 1).
+        try:
+            raw.setsockopt(getattr(socket, "IPPROTO_TCP", 6), getattr(socket, "TCP_NODELAY", 1), 1)
+        except OSError:
+            pass  # lwIP builds without the option: only slower
 
     # -- waiting and receiving: no per-socket closures ----------------------
 

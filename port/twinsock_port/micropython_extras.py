@@ -1,20 +1,14 @@
 # The MicroPython shim's rarer half: server side, datagrams to any address,
-# poll, local addresses and configuration. install() puts these, and
-# micropython_tls.py's, on MicroPythonPlatform the first time one is asked for.
+# poll, waiting to write, local addresses and configuration. install() puts
+# these on MicroPythonPlatform the first time one is asked for.
 from twinsock.errors import unsupported
 
-from twinsock_port import micropython_tls
 from twinsock_port.micropython import select, socket
 
 
 def install(cls):
-    micropython_tls.install(cls)
     for name, value in globals().items():
-        if (
-            name[:1] != "_"
-            and callable(value)
-            and name not in ("install", "unsupported", "micropython_tls")
-        ):
+        if name[:1] != "_" and callable(value) and name not in ("install", "unsupported"):
             setattr(cls, name, value)
 
 
@@ -36,6 +30,21 @@ def tls_missing(self, dtls):
     if dtls:
         return "this firmware's tls module has no DTLS (needs v1.25+; PSK needs v1.28+)"
     return "this firmware has no tls module (needs v1.23+) or no PSK support (v1.28+)"
+
+
+def waiter(self, raw, writable=False):
+    # the layer's own waits use poller()/wait(); this serves the writable
+    # waits of a send that found no room
+    poller = select.poll()
+    poller.register(raw, select.POLLOUT if writable else select.POLLIN)
+    ipoll = poller.ipoll  # ipoll allocates nothing per call
+
+    def wait(timeout_ms):
+        for _ in ipoll(-1 if timeout_ms is None else timeout_ms):
+            return True
+        return False
+
+    return wait
 
 
 def listen(self, raw):
