@@ -20,10 +20,8 @@ try:
     import tls as _tls
 except ImportError:  # firmware older than v1.23
     _tls = None
-try:
-    import io as _io
-except ImportError:
-    import uio as _io
+import io  # the tls module (v1.23+) came long after io lost its u-prefix
+
 from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE
 
 
@@ -83,7 +81,7 @@ def features():
     return _features
 
 
-class MbedTLSEngine(_io.IOBase):
+class MbedTLSEngine(io.IOBase):
     """A TLS session over a connected, non-blocking socket (the DTLS one:
     tls_micropython.MbedTLSEngine), and the stream its tls object reads and
     writes (see the module comment). See docs/TLS_ENGINES.md for the contract."""
@@ -153,7 +151,25 @@ class MbedTLSEngine(_io.IOBase):
             if gc.mem_free() < TLS_HEAP_BYTES:
                 raise memory_error(gc.mem_free())
         try:
-            ctx = self._make_context(config, security)
+            if dtls:
+                proto = _tls.PROTOCOL_DTLS_SERVER if server_side else _tls.PROTOCOL_DTLS_CLIENT
+            else:
+                proto = _tls.PROTOCOL_TLS_SERVER if server_side else _tls.PROTOCOL_TLS_CLIENT
+            ctx = _tls.SSLContext(proto)
+            if self._psk:
+                if server_side:
+                    ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
+                else:
+                    ctx.psk_identity = bytes(security.identity)
+                    ctx.psk_key = bytes(security.key)
+                ctx.verify_mode = _tls.CERT_NONE
+            else:  # CertInfo: tls_mbedtls_cert.py, loaded with the first one
+                from twinsock_port.tls_mbedtls_cert import load_certificates
+
+                load_certificates(ctx, security, server_side, self._hostname)
+            ids = getattr(config, "ciphersuites", None)
+            if ids:
+                ctx.set_ciphers(_rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
             kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
             if server_side:
                 if dtls:
@@ -165,28 +181,6 @@ class MbedTLSEngine(_io.IOBase):
             raise self._error(e)
         if server_side and dtls:
             self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
-
-    def _make_context(self, config, security):
-        if self._dtls:
-            proto = _tls.PROTOCOL_DTLS_SERVER if self._server_side else _tls.PROTOCOL_DTLS_CLIENT
-        else:
-            proto = _tls.PROTOCOL_TLS_SERVER if self._server_side else _tls.PROTOCOL_TLS_CLIENT
-        ctx = _tls.SSLContext(proto)
-        if self._psk:
-            if self._server_side:
-                ctx.server_psk_keys = {bytes(security.identity): bytes(security.key)}
-            else:
-                ctx.psk_identity = bytes(security.identity)
-                ctx.psk_key = bytes(security.key)
-            ctx.verify_mode = _tls.CERT_NONE
-        else:  # CertInfo: tls_mbedtls_cert.py, loaded with the first one
-            from twinsock_port.tls_mbedtls_cert import load_certificates
-
-            load_certificates(ctx, security, self._server_side, self._hostname)
-        ids = getattr(config, "ciphersuites", None)
-        if ids:
-            ctx.set_ciphers(_rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
-        return ctx
 
     def _error(self, e):
         if isinstance(e, MemoryError):  # no tls_rare: the heap is short
