@@ -18,7 +18,6 @@ from twinsock.errors import (
     invalid,
     unsupported,
 )
-from twinsock.tlsconfig import check_handshake_timeouts
 
 # DTLS 1.2 record header plus the largest AEAD/CBC expansion: what OPT_INNER_MTU
 # subtracts before a handshake has chosen the suite.
@@ -208,6 +207,8 @@ def _set_opt(self, key, value):
     if key in _SETTABLE:
         self._backend.set_opt(key, value)
     elif key == 10:  # OPT_DTLS_HANDSHAKE_TIMEOUTS
+        from twinsock.tlsoptions import check_handshake_timeouts
+
         self._timeouts = check_handshake_timeouts(value, "OPT_DTLS_HANDSHAKE_TIMEOUTS")
     elif key == 8:  # OPT_DANE_TLSA_ARRAY
         self._feature("dane", "OPT_DANE_TLSA_ARRAY (DANE)")

@@ -111,13 +111,6 @@ class SSLConfig:
             check_options(self)
 
 
-def check_handshake_timeouts(value, what):
-    ok = type(value) in (tuple, list) and len(value) == 2
-    if not (ok and type(value[0]) is int and type(value[1]) is int and 0 < value[0] <= value[1]):
-        _bad(what, 14, value)
-    return tuple(value)
-
-
 def __getattr__(name):
     if name == "CertInfo":
         from twinsock.certinfo import CertInfo

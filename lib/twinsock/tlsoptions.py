@@ -2,7 +2,7 @@
 # handshake timeouts, ciphersuites, Connection ID, backend configuration),
 # loaded when a config sets one of them (twinsock/tlsconfig.py).
 from twinsock.errors import ERANGE, NetError
-from twinsock.tlsconfig import _TIMEOUTS, _bad, check_handshake_timeouts
+from twinsock.tlsconfig import _TIMEOUTS, _bad
 
 
 def check_options(config):
@@ -40,3 +40,12 @@ def check_options(config):
 
         if not isinstance(value, SocketConfig):
             _bad("SSLConfig.backend_configuration", 16, value)
+
+
+# SSLConfig.dtls_handshake_timeouts and OPT_DTLS_HANDSHAKE_TIMEOUTS: the one rule;
+# engines take the pair as validated here
+def check_handshake_timeouts(value, what):
+    ok = type(value) in (tuple, list) and len(value) == 2
+    if not (ok and type(value[0]) is int and type(value[1]) is int and 0 < value[0] <= value[1]):
+        _bad(what, 14, value)
+    return tuple(value)

@@ -1,12 +1,11 @@
 # The engine core every TLS engine shares (as avs_commons keeps
 # avs_ssl_common.h): DTLS record scanning and renumbering, flight keeping and
-# resending, MTU packing, timeout validation. Portable (CPython and
+# resending, MTU packing. Portable (CPython and
 # MicroPython). Kept small: a board pays for every line; what a successful
 # handshake never runs is in tls_rare, the tables in tls_suites.
 
 from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
 from twinsock.errors import ENOMEM, TLSError
-from twinsock.tlsconfig import check_handshake_timeouts
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out
 # buffers, rounded as PLATFORMS.md measured it).
@@ -81,10 +80,8 @@ class Flight:
     fails when max_ms passes without an answer."""
 
     def __init__(self, timeouts):
-        # validated once, by the rule SSLConfig and set_opt use (None: the default)
-        self.min_ms, self.max_ms = check_handshake_timeouts(
-            timeouts or (1000, 60000), "dtls_handshake_timeouts"
-        )
+        # validated by SSLConfig and set_opt (twinsock/tlsoptions.py); None: the default
+        self.min_ms, self.max_ms = timeouts or (1000, 60000)
         wait = self.min_ms
         self.resends = 0  # how many our schedule makes: min doubling until max
         while wait < self.max_ms:
