@@ -60,8 +60,8 @@ def test_bench_quick_writes_table_and_json(tmp_path):
     table = {r["figure"]: r["value"] for r in budgets}
     for name in code:
         bench = table[BUDGET_TEXT[name] + " (.mpy)"]
-        assert abs(bench - guard[name]) <= 256, "%s: make bench %s B, heap guard %s B" % (
-            name, bench, guard[name])
+        why = "%s: make bench %s B, heap guard %s B" % (name, bench, guard[name])
+        assert abs(bench - guard[name]) <= 256, why
     # Every figure with a target got a verdict, and the ratios are numbers.
     ratios = [r for r in rows if "ratio twinsock/raw" in r["figure"]]
     assert ratios and all(isinstance(r["value"], float) for r in ratios)
