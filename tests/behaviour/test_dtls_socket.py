@@ -79,6 +79,18 @@ def test_dtls_record_larger_than_buffer_is_truncated(peer):
         check_echo(s, b"after truncation")
 
 
+def test_dtls_record_that_fills_the_buffer_exactly_is_whole(peer):
+    with connected(peer) as s:
+        buf = bytearray(32)
+        for _ in range(3):
+            s.send(pattern(32))
+            assert s.receive_into(buf) == 32 and bytes(buf) == pattern(32)
+        s.send(pattern(16))
+        assert s.receive(16) == pattern(16)
+        assert s.get_opt(twinsock.OPT_HAS_BUFFERED_DATA) is False
+        check_echo(s, b"after a full buffer")
+
+
 def test_dtls_receive_timeout_then_usable(peer):
     with connected(peer) as s:
         s.set_opt(twinsock.OPT_RECV_TIMEOUT, 300)
