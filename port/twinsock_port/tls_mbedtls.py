@@ -93,6 +93,9 @@ class MbedTLSEngine(io.IOBase):
     sent = 0
     received = 0
     _early = None
+    # the last read came up short of its buffer: over TCP mbedTLS reads one record
+    # at a time and has handed all of it over, so it holds nothing (pending())
+    _drained = False
     _done = False
     _closed = False
     _dtls = False
@@ -282,6 +285,7 @@ class MbedTLSEngine(io.IOBase):
             if e.args and e.args[0] in (_CONN_EOF, _PEER_CLOSE_NOTIFY):
                 return 0
             raise self._error(e)
+        self._drained = n is None or n < size
         return n
 
     def send(self, data):

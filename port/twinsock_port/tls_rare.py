@@ -266,6 +266,10 @@ def mbedtls_pending(engine):
     whether there are any)."""
     if engine._early is not None:
         return 1
+    if engine._drained:  # TLS only (tls_mbedtls.recv_into); DTLS datagrams hold several records
+        return 0
+    # Ask mbedTLS through a poll: on the unix port that waits 1 ms, timeout 0 or not,
+    # for an object without a file descriptor (extmod/modselect.c:350-388, v1.26.1)
     if not _POLLER:
         import select
 

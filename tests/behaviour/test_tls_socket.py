@@ -149,6 +149,12 @@ def test_tls_buffered_data_and_poll(peer):
         assert head + rest == first + second, head + rest
         assert s.get_opt(twinsock.OPT_HAS_BUFFERED_DATA) is False
         assert twinsock.poll([s], 0) == []
+        # a receive that comes up short of its buffer has taken the whole record
+        s.send(first)
+        assert twinsock.poll([s], REPLY_TIMEOUT_MS) == [s]
+        assert s.receive(100) == first
+        assert s.get_opt(twinsock.OPT_HAS_BUFFERED_DATA) is False
+        assert twinsock.poll([s], 0) == []
 
 
 def test_tls_bytes_sent_and_received_count_payload(peer):
