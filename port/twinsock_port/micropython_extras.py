@@ -34,17 +34,10 @@ def tls_missing(self, dtls):
 
 def waiter(self, raw, writable=False):
     # the layer's own waits use poller()/wait(); this serves the writable
-    # waits of a send that found no room
+    # waits of a send that found no room, through the same wait()
     poller = select.poll()
     poller.register(raw, select.POLLOUT if writable else select.POLLIN)
-    ipoll = poller.ipoll  # ipoll allocates nothing per call
-
-    def wait(timeout_ms):
-        for _ in ipoll(-1 if timeout_ms is None else timeout_ms):
-            return True
-        return False
-
-    return wait
+    return lambda timeout_ms: self.wait(poller, timeout_ms)
 
 
 def listen(self, raw):
