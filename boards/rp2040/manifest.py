@@ -26,6 +26,7 @@ package(
         "tls_extras.py",
         "tls_server.py",
         "tlsconfig.py",
+        "tlserror.py",
         "tlsoptions.py",
     ],
     base_path="../../lib",

@@ -56,10 +56,10 @@ class MessageTruncated(NetError):
 
 
 def __getattr__(name):
-    # TLSError lives with the TLS configuration: a board without TLS never
-    # loads it.
+    # TLSError has a module of its own: a board without TLS, or whose TLS
+    # sessions go well, never loads it.
     if name == "TLSError":
-        from twinsock.tlsconfig import TLSError
+        from twinsock.tlserror import TLSError
 
         return TLSError
     raise AttributeError(name)

@@ -4,17 +4,6 @@
 # twinsock/errtext.py. CertInfo is in
 # twinsock/certinfo.py, served from here on first use: a PSK client never
 # loads it.
-from twinsock.errors import EPROTO, NetError
-
-
-class TLSError(NetError):
-    """A (D)TLS failure: `alert` is the TLS alert number or None, `lib_code`
-    the engine's own error code or None."""
-
-    def __init__(self, message, code=EPROTO, alert=None, lib_code=None):
-        super().__init__(code, message)
-        self.alert = alert
-        self.lib_code = lib_code
 
 
 def _bad(what, must, value):
