@@ -25,7 +25,6 @@ package(
         "tls.py",
         "tls_extras.py",
         "tls_server.py",
-        "tlsconfig.py",
         "tlserror.py",
         "tlsoptions.py",
     ],

@@ -35,8 +35,8 @@ def initialize():
 # name twinsock raises (ETIMEDOUT, ...) comes from twinsock.errors the same way.
 _LAZY = (
     " config: SocketConfig resolver: ResolvedEndpoint resolve extras: poll features"
-    " platform: cleanup use_tls_engine porting: use_platform tlserror: TLSError tlsconfig: SSLConfig"
-    " PskInfo certinfo: CertInfo tls: ssl_socket dtls_socket tls_extras: ciphersuites "
+    " platform: cleanup use_tls_engine porting: use_platform tlserror: TLSError"
+    " certinfo: CertInfo tls: SSLConfig PskInfo ssl_socket dtls_socket tls_extras: ciphersuites "
 )
 
 

@@ -1,7 +1,7 @@
 # CertInfo: certificate-based security for SSLConfig. Loaded on first use
-# (twinsock.CertInfo, twinsock.tlsconfig.CertInfo): a PSK client never pays for it.
+# (twinsock.CertInfo, twinsock.tls.CertInfo): a PSK client never pays for it.
 from twinsock.errors import invalid
-from twinsock.tlsconfig import _bad, _bytes
+from twinsock.tls import _bad, _bytes
 
 
 def _blobs(value, what):

@@ -28,7 +28,7 @@ def describe(code, exc=None):
     return text
 
 
-# What a checked argument must be, by number (twinsock.checks, tlsconfig,
+# What a checked argument must be, by number (twinsock.checks, tls,
 # certinfo): one string, loaded with the first bad argument, not with the checks.
 _MUST = (
     "a name or numeric address (a non-empty str)|an int 0..65535 or a numeric string"

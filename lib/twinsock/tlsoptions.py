@@ -1,8 +1,8 @@
 # SSLConfig's checks of its optional fields (server name, resumption buffer,
 # handshake timeouts, ciphersuites, Connection ID, backend configuration),
-# loaded when a config sets one of them (twinsock/tlsconfig.py).
+# loaded when a config sets one of them (SSLConfig.validate, twinsock/tls.py).
 from twinsock.errors import ERANGE, NetError
-from twinsock.tlsconfig import _TIMEOUTS, _bad
+from twinsock.tls import _TIMEOUTS, _bad
 
 
 def check_options(config):

@@ -37,7 +37,7 @@ s.cleanup()
 
 def client_hello():
     from OpenSSL import SSL
-    from twinsock.tlsconfig import PskInfo, SSLConfig
+    from twinsock.tls import PskInfo, SSLConfig
     from twinsock_port.tls_cpython import Engine
 
     # the CPython engine's ClientHello, taken before it reaches any socket

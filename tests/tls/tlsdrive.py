@@ -5,7 +5,7 @@
 import select
 
 from twinsock.clock import ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
-from twinsock.tlsconfig import CertInfo, PskInfo, SSLConfig  # noqa: F401 - for the scripts
+from twinsock.tls import CertInfo, PskInfo, SSLConfig  # noqa: F401 - for the scripts
 
 
 class Timeout(Exception):

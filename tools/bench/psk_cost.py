@@ -33,7 +33,6 @@ import gc, json, sys, time
 job = json.load(open(sys.argv[1]))
 import twinsock
 import twinsock.tls
-import twinsock.tlsconfig
 # the baseline of tools/bench/heap.py's tls_code and dtls_code: the ready core
 # (the package and its platform shim, which any socket loads before an engine)
 twinsock.initialize()

@@ -29,7 +29,7 @@ def _wait(sock, readable, timeout_s):
 
 class SecureEchoPeer:
     def __init__(self, dtls, lifetime=60.0, session_limit=10.0):
-        from twinsock.tlsconfig import PskInfo, SSLConfig
+        from twinsock.tls import PskInfo, SSLConfig
         from twinsock_port.tls_cpython import Engine
 
         self._Engine = Engine
