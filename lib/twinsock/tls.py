@@ -98,18 +98,9 @@ class SSLConfig:
         security = self.security
         if not isinstance(security, PskInfo) and not isinstance(security, __getattr__("CertInfo")):
             _bad("SSLConfig.security", 9, type(security).__name__)
-        value = self.version
-        if type(value) is not int or value not in (0, 6, 7):
-            _bad("SSLConfig.version", 10, value)
-        # the optional fields' checks load only when a config sets one
-        if (
-            self.server_name_indication is not None
-            or self.session_resumption_buffer is not None
-            or self.dtls_handshake_timeouts is not _TIMEOUTS
-            or self.ciphersuites is not None
-            or self.use_connection_id is not False
-            or self.backend_configuration is not None
-        ):
+        # A config's own dict holds only the fields given (the rest are class
+        # defaults): their checks, the version's too, load only when it has one.
+        if len(self.__dict__) > 1:
             from twinsock.tlsoptions import check_options
 
             check_options(self)
@@ -135,20 +126,17 @@ def _tls_engine():
 
 def engine_module(dtls, psk, config=None):
     """The TLS engine module a socket with `config` runs on, or ENOTSUP naming
-    what is missing."""
+    what is missing. Where the application registered none, a DTLS-PSK socket
+    may run on twinsock's own engine (docs/TLS_ENGINES.md), loaded only then."""
     registry = sys.modules.get("twinsock.platform")
     engine = None
     if dtls and psk and config is not None and not (registry and registry.tls_engine_registered()):
-        # twinsock's own DTLS-PSK engine where the platform's lacks what config
-        # asks for (docs/TLS_ENGINES.md); loaded only then
         try:
             select = net.load_or_enomem("twinsock_port.tls_psk_select")
         except ImportError:  # a port without twinsock's own engine
             select = None
         if select is not None:
-            engine = net.load_or_enomem(
-                "the DTLS-PSK engine", lambda: select.choose(config, _tls_engine)
-            )
+            engine = select.choose(config, _tls_engine)
     if engine is None:
         engine = _tls_engine()
     # features() may build an SSLContext: a short heap is ENOMEM here too
@@ -161,8 +149,9 @@ def engine_module(dtls, psk, config=None):
 class SecureSocket:
     """A TLS (over TCP) or DTLS (over UDP) socket with the avs_net v-table.
     What most clients never call (server side, queries, the rarer options,
-    shutdown) is in twinsock/tls_extras.py and twinsock/tls_server.py, put on
-    this class the first time one is asked for (__getattr__)."""
+    shutdown) is in twinsock/tls_extras.py (the server side in
+    twinsock/tls_server.py, served through it), put on this class the first
+    time one is asked for (__getattr__)."""
 
     # Defaults on the class: a socket's own dict holds only what changed (heap).
     _session = None  # the last session, resumed by the next connect()
@@ -191,13 +180,9 @@ class SecureSocket:
     def __getattr__(self, name):
         if name[:2] == "__":
             raise AttributeError(name)
-        module = "tls_server" if name in ("decorate", "bind", "accept") else "tls_extras"
-        # `kind` too: a property in tls_extras
-        setattr(SecureSocket, name, getattr(net.load_or_enomem("twinsock." + module), name))
+        # `kind` too: a property in tls_extras; the server side comes through it
+        setattr(SecureSocket, name, getattr(net.load_or_enomem("twinsock.tls_extras"), name))
         return getattr(self, name)
-
-    def __repr__(self):
-        return "<twinsock %s socket over %r>" % (self.kind, self._backend)
 
     # net.Socket's own functions, shared rather than copied: a method costs a board
     # ~200 B of heap, a class entry 16 B

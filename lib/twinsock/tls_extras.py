@@ -29,6 +29,13 @@ _SETTABLE = (0, 12, 13)  # RECV_TIMEOUT PREFERRED_ADDR_FAMILY FORCED_ADDR_FAMILY
 _READ_ONLY = (1, 2, 3, 4, 6, 7, 9, 5, 11)  # STATE ... CONNECTION_ID_RESUMED
 
 
+def __getattr__(name):
+    # the server side, for SecureSocket's hook: loaded only by a server
+    if name in ("decorate", "bind", "accept"):
+        return getattr(net.load_or_enomem("twinsock.tls_server"), name)
+    raise AttributeError(name)
+
+
 kind = property(lambda self: "dtls" if self._dtls else "tls")
 
 

@@ -1,11 +1,15 @@
-# SSLConfig's checks of its optional fields (server name, resumption buffer,
-# handshake timeouts, ciphersuites, Connection ID, backend configuration),
-# loaded when a config sets one of them (SSLConfig.validate, twinsock/tls.py).
+# SSLConfig's checks of the fields a config may set (version, server name,
+# resumption buffer, handshake timeouts, ciphersuites, Connection ID, backend
+# configuration), loaded when a config sets one (SSLConfig.validate,
+# twinsock/tls.py).
 from twinsock.errors import ERANGE, NetError
 from twinsock.tls import _TIMEOUTS, _bad
 
 
 def check_options(config):
+    value = config.version
+    if type(value) is not int or value not in (0, 6, 7):
+        _bad("SSLConfig.version", 10, value)
     value = config.server_name_indication
     what = "SSLConfig.server_name_indication"
     if value is not None:

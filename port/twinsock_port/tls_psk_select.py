@@ -39,9 +39,9 @@ def choose(config, engine):
         or (config.session_resumption_buffer is not None and not have.get("session_resumption"))
         or (ccm_asked and not ccm)
     ) and own_engine_runs():  # else (no cryptolib / cryptography) the platform's
-        from twinsock_port import tls_psk
+        from twinsock.net import load_or_enomem
 
-        return tls_psk
+        return load_or_enomem("twinsock_port.tls_psk")  # a short heap: ENOMEM
     return engine()
 
 
