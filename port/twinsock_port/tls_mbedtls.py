@@ -57,28 +57,23 @@ _PEER_CLOSE_NOTIFY = const(-0x7880)
 _CCS = const(20)
 _HANDSHAKE = const(22)
 
-_features = None
 _PROBE = bytearray(1)  # one byte read to drive the handshake (one thread per runtime)
+
+# What this firmware's tls module can do, read once at import: this code runs
+# once and is freed, features() only hands the table out. PSK came as
+# SSLContext attributes (psk_identity, psk_key, server_psk_keys) after v1.28.
+_FEATURES = {
+    "tls": _tls is not None,
+    "dtls": _tls is not None and hasattr(_tls, "PROTOCOL_DTLS_CLIENT"),
+    "psk": _tls is not None and hasattr(_tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT), "psk_identity"),
+    "session_resumption": False,
+    "connection_id": False,
+    "dane": False,
+}
 
 
 def features():
-    global _features
-    if _features is None:
-        dtls = _tls is not None and hasattr(_tls, "PROTOCOL_DTLS_CLIENT")
-        psk = False
-        if _tls is not None:
-            # PSK came as SSLContext attributes (psk_identity, psk_key,
-            # server_psk_keys) after v1.28
-            psk = hasattr(_tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT), "psk_identity")
-        _features = {
-            "tls": _tls is not None,
-            "dtls": dtls,
-            "psk": psk,
-            "session_resumption": False,
-            "connection_id": False,
-            "dane": False,
-        }
-    return _features
+    return _FEATURES
 
 
 class MbedTLSEngine(io.IOBase):
@@ -116,11 +111,9 @@ class MbedTLSEngine(io.IOBase):
         client_id=None,
         pending_datagram=None,
     ):
-        if _tls is None:
-            raise _rare().mbedtls_refusal(0)
-        if dtls and not features()["dtls"]:
-            raise _rare().mbedtls_refusal(1)
-        # what is False/None stays a class default: an instance holds only the rest
+        # twinsock.tls asked features() first: the firmware has what this socket
+        # needs (tls, DTLS, PSK). What is False/None stays a class default: an
+        # instance holds only the rest.
         if dtls:
             self._dtls = True
         if server_side:
@@ -130,11 +123,9 @@ class MbedTLSEngine(io.IOBase):
         security = config.security
         if hasattr(security, "identity"):
             self._psk = True
-        if self._psk and not features()["psk"]:
-            raise _rare().mbedtls_refusal(2)
         version = getattr(config, "version", 0)
         if version == 7:
-            raise _rare().mbedtls_refusal(3)
+            raise _rare().mbedtls_refusal(0)
         self.sock = sock
         if dtls:
             from twinsock_port.tls_common import Flight

@@ -9,7 +9,7 @@ def load_certificates(ctx, security, server_side, hostname):
     """Put CertInfo `security` on SSLContext `ctx`: trusted CAs, own
     certificate and key, and whether the peer's certificate is verified."""
     if getattr(security, "crls", ()):
-        raise _rare().mbedtls_refusal(4)
+        raise _rare().mbedtls_refusal(1)
     trusted = _der_list(getattr(security, "trusted_certs", ()))
     for cert in trusted:
         ctx.load_verify_locations(cert)
@@ -17,16 +17,16 @@ def load_certificates(ctx, security, server_side, hostname):
     if own_cert is not None:
         key = getattr(security, "client_key", None)
         if key is None:
-            raise _rare().mbedtls_refusal(5)
+            raise _rare().mbedtls_refusal(2)
         ctx.load_cert_chain(_der_list(own_cert)[0], _der_list(key)[0])
     validate = getattr(security, "server_cert_validation", True)
     if server_side:
         ctx.verify_mode = tls.CERT_REQUIRED if validate and trusted else tls.CERT_NONE
     elif validate:
         if not trusted:
-            raise _rare().mbedtls_refusal(6)
+            raise _rare().mbedtls_refusal(3)
         if not hostname:
-            raise _rare().mbedtls_refusal(7)
+            raise _rare().mbedtls_refusal(4)
         ctx.verify_mode = tls.CERT_REQUIRED
     else:
         ctx.verify_mode = tls.CERT_NONE

@@ -226,9 +226,6 @@ def mbedtls_error(e, hostname, psk):
 # -- the MicroPython engine's (tls_mbedtls.py) refusals and queries --------
 
 _MBEDTLS_REFUSALS = (
-    "TLS needs the `tls` module (MicroPython v1.23 or later)",
-    "DTLS needs MicroPython v1.25 or later",
-    "PSK needs a MicroPython `tls` module with psk_identity (v1.29)",
     "TLS 1.3 is not built into this MicroPython's mbedTLS",
     "CRLs are not available in MicroPython's tls module",
     # the rest are TLSError
@@ -241,9 +238,9 @@ _MBEDTLS_REFUSALS = (
 
 def mbedtls_refusal(number):
     """The error for a socket tls_mbedtls cannot make: ENOTSUP for what the
-    firmware lacks (0-4), TLSError for a certificate setup it refuses (5-7)."""
+    firmware lacks (0-1), TLSError for a certificate setup it refuses (2-4)."""
     text = _MBEDTLS_REFUSALS[number]
-    return unsupported(text) if number < 5 else TLSError(text)
+    return unsupported(text) if number < 2 else TLSError(text)
 
 
 def mbedtls_ciphersuites():
