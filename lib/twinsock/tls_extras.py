@@ -241,7 +241,10 @@ def ciphersuites():
         from twinsock_port import tls_psk_select
     except ImportError:  # a port without twinsock's own engine
         return have
-    return tls_psk_select.ciphersuites(have)
+    if not tls_psk_select.own_engine_runs():
+        return have
+    own = net.load_or_enomem("twinsock_port.tls_psk").ciphersuites()
+    return sorted(set(have) | set(own))
 
 
 # -- readiness, for poll() ----------------------------------------------------

@@ -56,13 +56,3 @@ def own_engine_runs():
         return True
     except ImportError:
         return False
-
-
-def ciphersuites(suites):
-    """`suites` (the platform engine's ids) with the suites tls_psk brings
-    to DTLS with PSK, where it can run here; sorted."""
-    if own_engine_runs():
-        from twinsock_port import tls_psk
-
-        suites = sorted(set(suites) | set(tls_psk.ciphersuites()))
-    return suites
