@@ -1,5 +1,5 @@
 # CertInfo: certificate-based security for SSLConfig. Loaded on first use
-# (twinsock.CertInfo, twinsock.tls.CertInfo): a PSK client never pays for it.
+# (twinsock.CertInfo): a PSK client never pays for it.
 from twinsock.errors import invalid
 from twinsock.tls import _bad, _bytes
 

@@ -9,16 +9,14 @@ except ImportError:  # CPython: const(x) is x
 
 import sys
 
-from twinsock import net
+# errors as one name here, not five: each module global costs a board heap
+from twinsock import errors, net
 from twinsock.clock import deadline_after, ms_left
-from twinsock.errors import EISCONN, ETIMEDOUT, MessageTruncated, NetError, invalid
-from twinsock.net import TcpSocket, UdpSocket
 
 # -- SSLConfig and its security modes (avs_net_ssl_configuration_t) ----------
 # Every check raises through _bad() with one message shape ("<field> must be
 # <what>, not <value>"), its words in twinsock/errtext.py. CertInfo is in
-# twinsock/certinfo.py, served from here on first use: a PSK client never
-# loads it.
+# twinsock/certinfo.py (twinsock.CertInfo): a PSK client never loads it.
 
 
 def _bad(what, must, value):
@@ -41,9 +39,6 @@ class PskInfo:
     def __init__(self, identity, key):
         self.identity = _bytes(identity, "PskInfo.identity")
         self.key = _bytes(key, "PskInfo.key")
-
-    def __repr__(self):
-        return "PskInfo(identity=%r, key=<%d bytes>)" % (self.identity, len(self.key))
 
 
 _TIMEOUTS = (1000, 60000)
@@ -96,8 +91,11 @@ class SSLConfig:
 
     def validate(self):
         security = self.security
-        if not isinstance(security, PskInfo) and not isinstance(security, __getattr__("CertInfo")):
-            _bad("SSLConfig.security", 9, type(security).__name__)
+        if not isinstance(security, PskInfo):
+            from twinsock.certinfo import CertInfo  # loaded with the first one
+
+            if not isinstance(security, CertInfo):
+                _bad("SSLConfig.security", 9, type(security).__name__)
         # A config's own dict holds only the fields given (the rest are class
         # defaults): their checks, the version's too, load only when it has one.
         if len(self.__dict__) > 1:
@@ -166,16 +164,18 @@ class SecureSocket:
     _cleaned = False
     _dtls = False
 
-    def __init__(self, ssl_config, dtls):
+    def __init__(self, ssl_config, dtls=False):
         if not isinstance(ssl_config, SSLConfig):
-            raise invalid("ssl_config must be an SSLConfig, not %r" % type(ssl_config).__name__)
+            raise errors.invalid(
+                "ssl_config must be an SSLConfig, not %r" % type(ssl_config).__name__
+            )
         ssl_config.validate()
         # the engine module of this socket (twinsock's own DTLS-PSK engine or the platform's)
         self._engines = engine_module(dtls, isinstance(ssl_config.security, PskInfo), ssl_config)
         if dtls:
             self._dtls = True
         self._config = ssl_config
-        self._backend = (UdpSocket if dtls else TcpSocket)(ssl_config.backend_configuration)
+        self._backend = (net.UdpSocket if dtls else net.TcpSocket)(ssl_config.backend_configuration)
 
     def __getattr__(self, name):
         if name[:2] == "__":
@@ -195,7 +195,9 @@ class SecureSocket:
     def connect(self, host, port):
         self._check_alive("connect")
         if self._engine is not None:
-            raise NetError(EISCONN, "connect: %s socket is already connected" % self.kind)
+            raise errors.NetError(
+                errors.EISCONN, "connect: %s socket is already connected" % self.kind
+            )
         net.check_address(host, port)
         if self._backend.get_opt(_OPT_STATE) not in (_STATE_CONNECTED, _STATE_ACCEPTED):
             self._backend.connect(host, port)
@@ -232,7 +234,7 @@ class SecureSocket:
                 self._engine.close()
             self._engine = None
             backend.close()
-            if isinstance(e, NetError):
+            if isinstance(e, errors.NetError):
                 raise
             raise self._handshake_failed(e)  # twinsock/tls_extras.py
         if self._engine.session_resumed() or self._resumed:
@@ -308,7 +310,7 @@ class SecureSocket:
 
     def send(self, data):
         if type(data) is str:
-            raise invalid("send: data must be bytes-like, not str")
+            raise errors.invalid("send: data must be bytes-like, not str")
         try:
             n = self._engine.send(data)
         except Exception as e:
@@ -328,11 +330,11 @@ class SecureSocket:
                 deadline = deadline_after(backend._timeout)  # one, however bytes drip
                 while n is None:
                     if not backend._wait_readable(ms_left(deadline)):
-                        raise NetError(
-                            ETIMEDOUT, "receive: timed out after %d ms" % backend._timeout
+                        raise errors.NetError(
+                            errors.ETIMEDOUT, "receive: timed out after %d ms" % backend._timeout
                         )
                     n = engine.recv_into(buf)
-        except MessageTruncated as e:
+        except errors.MessageTruncated as e:
             self._received += e.nbytes
             raise
         except Exception as e:
@@ -348,7 +350,7 @@ class SecureSocket:
         buf = bytearray(bufsize)
         try:
             n = self.receive_into(buf)
-        except MessageTruncated as e:
+        except errors.MessageTruncated as e:
             e.data = bytes(buf)
             raise
         return bytes(buf[:n])
@@ -367,17 +369,8 @@ class SecureSocket:
             self._set_opt(key, value)
 
 
-def ssl_socket(ssl_config):
-    return SecureSocket(ssl_config, False)
+ssl_socket = SecureSocket  # ssl_socket(ssl_config): a TLS socket; one function less on a board
 
 
 def dtls_socket(ssl_config):
     return SecureSocket(ssl_config, True)
-
-
-def __getattr__(name):
-    if name == "CertInfo":
-        from twinsock.certinfo import CertInfo
-
-        return CertInfo
-    raise AttributeError(name)

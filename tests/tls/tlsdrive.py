@@ -4,8 +4,9 @@
 # MicroPython scripts under tests/tls/. The configuration classes are twinsock's.
 import select
 
+from twinsock.certinfo import CertInfo  # noqa: F401 - for the scripts
 from twinsock.clock import ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
-from twinsock.tls import CertInfo, PskInfo, SSLConfig  # noqa: F401 - for the scripts
+from twinsock.tls import PskInfo, SSLConfig  # noqa: F401 - for the scripts
 
 
 class Timeout(Exception):
