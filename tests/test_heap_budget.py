@@ -23,8 +23,7 @@ CODE_FIGURES = ("core_ready", "import_udp_tcp", "tls_code", "dtls_code")
 # MicroPython compiles, and every name added to it moves the qstr pool and so the
 # figures it measures. Remove an entry once its budget is met.
 CEILINGS = {
-    "tls_code": 16 * 1024 + 640,  # 16,960 B
-    "dtls_code": 24 * 1024 + 256,  # 24,768 B
+    "dtls_code": 23 * 1024 + 896,  # 24,416 B
 }
 
 

@@ -5,7 +5,7 @@
 # handshake never runs is in tls_rare, the tables in tls_suites.
 
 from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
-from twinsock.errors import ENOMEM, TLSError
+from twinsock.errors import ENOMEM
 
 # Contiguous heap a MicroPython TLS socket needs (16 KB in + 4 KB out
 # buffers, rounded as PLATFORMS.md measured it).
@@ -42,12 +42,24 @@ def rare():
 
 
 def memory_error(free_bytes, lib_code=None):
+    from twinsock.tlserror import TLSError  # a failure: loaded only then
+
     return TLSError(
         "TLS needs about %d KB of contiguous heap; %d KB free"
         % (TLS_HEAP_BYTES // 1024, free_bytes // 1024),
         code=ENOMEM,
         lib_code=lib_code,
     )
+
+
+def check_heap():
+    """ENOMEM unless the heap has room for mbedTLS's buffers (on rp2 it
+    allocates its ~17 KB from the Python heap)."""
+    import gc
+
+    gc.collect()
+    if gc.mem_free() < TLS_HEAP_BYTES:
+        raise memory_error(gc.mem_free())
 
 
 def is_ip_literal(name):

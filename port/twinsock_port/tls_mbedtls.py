@@ -22,8 +22,6 @@ except ImportError:  # firmware older than v1.23
     _tls = None
 import io  # the tls module (v1.23+) came long after io lost its u-prefix
 
-from twinsock.errors import ECONNRESET, ENOTCONN, EPIPE
-
 
 def _rare():
     """tls_rare: error text, queries, what a session that goes well never runs."""
@@ -97,6 +95,7 @@ class MbedTLSEngine(io.IOBase):
     _server_side = False
     _hostname = None
     _psk = False
+    connection_id = None  # none in MicroPython's tls (twinsock.tls asks, at close)
 
     def __init__(
         self,
@@ -137,13 +136,10 @@ class MbedTLSEngine(io.IOBase):
             self.scan = ([5, 0, bytearray(5)], [5, 0, bytearray(5)])
         if pending_datagram:
             self.preload = bytes(pending_datagram)
-        if sys.platform == "rp2":
-            # mbedTLS allocates its ~17 KB from the Python heap here
-            from twinsock_port.tls_common import TLS_HEAP_BYTES, memory_error
+        if sys.platform == "rp2":  # mbedTLS's buffers come from the Python heap there
+            from twinsock_port.tls_common import check_heap
 
-            gc.collect()
-            if gc.mem_free() < TLS_HEAP_BYTES:
-                raise memory_error(gc.mem_free())
+            check_heap()
         try:
             if dtls:
                 proto = _tls.PROTOCOL_DTLS_SERVER if server_side else _tls.PROTOCOL_DTLS_CLIENT
@@ -176,12 +172,12 @@ class MbedTLSEngine(io.IOBase):
         if server_side and dtls:
             self._rewrap = (ctx, kwargs)  # for the session after a HelloVerifyRequest
 
-    def _error(self, e):
+    def _error(self, e, handshake=False):
         if isinstance(e, MemoryError):  # no tls_rare: the heap is short
             from twinsock_port.tls_common import memory_error
 
             return memory_error(gc.mem_free())
-        return _rare().mbedtls_error(e, self._hostname, self._psk)
+        return _rare().mbedtls_error(e, self._hostname, self._psk, handshake)
 
     # ---- the stream mbedTLS reads and writes ----------------------------
 
@@ -245,12 +241,9 @@ class MbedTLSEngine(io.IOBase):
         try:
             n = self._tls.readinto(_PROBE)
         except (OSError, MemoryError, ValueError) as e:
-            code = e.args[0] if e.args else None
-            if code in (EPIPE, ECONNRESET, ENOTCONN):
-                # the peer hung up on us mid-handshake (e.g. it wanted a client
-                # certificate): a TLS failure, not a bare socket error
-                raise _rare().closed_error(lib_code=code)
-            raise self._error(e)
+            # the peer hanging up on us mid-handshake (e.g. it wanted a client
+            # certificate) is a TLS failure, not a bare socket error
+            raise self._error(e, True)
         if n:
             # application data right behind the peer's Finished: keep it
             self._early = _PROBE[0]
@@ -297,8 +290,9 @@ class MbedTLSEngine(io.IOBase):
         return False
 
     def __getattr__(self, name):
-        # the queries (pending, cipher, version, record_overhead) are in tls_rare
-        if name not in ("pending", "cipher", "version", "record_overhead"):
+        # the queries (pending, cipher, version, record_overhead) are in
+        # tls_rare; any other name is an AttributeError from there
+        if name[:2] == "__":
             raise AttributeError(name)
         setattr(MbedTLSEngine, name, getattr(_rare(), "mbedtls_" + name))
         return getattr(self, name)

@@ -4,7 +4,16 @@
 import gc
 
 from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
-from twinsock.errors import ENOMEM, ETIMEDOUT, NetError, TLSError, unsupported
+from twinsock.errors import (
+    ECONNRESET,
+    ENOMEM,
+    ENOTCONN,
+    EPIPE,
+    ETIMEDOUT,
+    NetError,
+    TLSError,
+    unsupported,
+)
 
 from twinsock_port.tls_common import DTLS_RECORD_HEADER, fatal_alert, memory_error
 
@@ -162,8 +171,9 @@ _INVALID_MAC = -0x7180
 _ALLOC_FAILED = -0x7F00
 
 
-def mbedtls_error(e, hostname, psk):
-    """TLSError (or NetError) for what MicroPython's tls raised."""
+def mbedtls_error(e, hostname, psk, handshake=False):
+    """TLSError (or NetError) for what MicroPython's tls raised (`handshake`:
+    while the handshake ran)."""
     if isinstance(e, NetError):
         return e
     if isinstance(e, MemoryError):
@@ -187,6 +197,8 @@ def mbedtls_error(e, hostname, psk):
         return memory_error(gc.mem_free(), lib_code=code)
     if not isinstance(code, int):
         return TLSError("handshake failed: %s" % (e,))
+    if handshake and code in (EPIPE, ECONNRESET, ENOTCONN):
+        return closed_error(lib_code=code)  # the peer hung up on the handshake
     if code > 0:
         return NetError(code, "TLS backend socket failed: %s" % (e,))
     if code == _CONN_EOF or code == _BAD_INPUT:
