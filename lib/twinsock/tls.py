@@ -1,7 +1,8 @@
-# TLS and DTLS sockets: a secure socket owns a backend UDP/TCP socket,
-# forwards address and option calls to it, and drives a TLS engine (from
-# port/) over the backend's non-blocking platform socket. Every wait is a
-# poll here, so a receive timeout never latches the engine.
+# TLS and DTLS sockets and their configuration (SSLConfig, PskInfo): a secure
+# socket owns a backend UDP/TCP socket, forwards address and option calls to
+# it, and drives a TLS engine (from port/) over the backend's non-blocking
+# platform socket. Every wait is a poll here, so a receive timeout never
+# latches the engine.
 try:
     from micropython import const
 except ImportError:  # CPython: const(x) is x
