@@ -138,7 +138,7 @@ def engine_module(dtls, psk, config=None):
             engine = select.choose(config, _tls_engine)
     if engine is None:
         engine = _tls_engine()
-    # features() may build an SSLContext: a short heap is ENOMEM here too
+    # a registered engine's features() may allocate: a short heap is ENOMEM here too
     have = net.load_or_enomem("the TLS engine", engine.features) if engine is not None else {}
     if not have.get("dtls" if dtls else "tls") or psk and not have.get("psk"):
         raise net.load_or_enomem("twinsock.tls_extras").missing(dtls, psk, have)
