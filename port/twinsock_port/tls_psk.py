@@ -248,6 +248,7 @@ class Dtls:
     # ours: carried by the records we receive; b"" (tls_psk_cid's classes) until
     # one is negotiated: offer/accept a Connection ID
     rx_cid = None
+    connection_id = None  # tls_psk_cid's classes: the method (tls.py asks every close)
 
     def __init__(
         self,
@@ -307,6 +308,17 @@ class Dtls:
         if not self.server:
             self._cr = random(32)
             self._client_hello(b"")
+
+    def __getattr__(self, name):
+        # the queries few sessions make (pending, cipher, record_overhead) are
+        # tls_psk_rare's, put on the class at first use; any other name is an
+        # AttributeError from there
+        if name[:1] == "_":
+            raise AttributeError(name)
+        from twinsock_port import tls_psk_rare
+
+        setattr(Dtls, name, getattr(tls_psk_rare, "dtls_" + name))
+        return getattr(self, name)
 
     # -- records out ---------------------------------------------------------
 
@@ -699,9 +711,6 @@ class Dtls:
             raise MessageTruncated(n)
         return n
 
-    def pending(self):
-        return len(self.app[0]) if self.app else 0
-
     def send(self, data):
         if self._closed:
             raise alert_error("closed")
@@ -739,18 +748,3 @@ class Dtls:
 
     def session_resumed(self):
         return self.done and self.resumed
-
-    def cipher(self):
-        return NAMES.get(self.suite) if self.done else None
-
-    def record_overhead(self):
-        """Bytes a record adds to its payload (worst case)."""
-        if self.done:
-            # header (+ CID and its type byte); CBC: IV, MAC, padding; CCM:
-            # explicit nonce and a 16- or 8-byte tag
-            cid = self.tx_cid
-            return (
-                13
-                + (len(cid) + 1 if cid else 0)
-                + (64 if self._cbc else 24 - (self.suite == _CCM_8) * 8)
-            )

@@ -1,5 +1,6 @@
 # The rarely used parts of the PSK engine (tls_psk), loaded on first use:
-# a session to resume, and a handshake message too big for one datagram.
+# a session to resume, a handshake message too big for one datagram, and the
+# queries (Dtls.pending/cipher/record_overhead, served by Dtls.__getattr__).
 
 
 def parse_session(blob):
@@ -49,3 +50,30 @@ def fragments(message, room):
         head = off.to_bytes(3, "big") + len(piece).to_bytes(3, "big")
         parts.append(message[:6] + head + piece)
     return parts
+
+
+# -- the queries: Dtls methods, put on the class at their first use
+
+
+def dtls_pending(dtls):
+    return len(dtls.app[0]) if dtls.app else 0
+
+
+def dtls_cipher(dtls):
+    from twinsock_port.tls_psk import NAMES
+
+    return NAMES.get(dtls.suite) if dtls.done else None
+
+
+def dtls_record_overhead(dtls):
+    """Bytes a record adds to its payload (worst case); None before the handshake."""
+    if dtls.done:
+        # header (+ CID and its type byte); CBC: IV, MAC, padding; CCM:
+        # explicit nonce and a 16- or 8-byte tag
+        cid = dtls.tx_cid
+        return (
+            13
+            + (len(cid) + 1 if cid else 0)
+            + (64 if dtls._cbc else 24 - 8 * (dtls.suite == 0xC0A8))
+        )
+    return None
