@@ -2,7 +2,13 @@
 # receive: the platform socket and the MTU. Loaded on first use, apart from
 # twinsock/extras.py, so a secure socket does not pay for the rarer v-table.
 # install() puts these on twinsock.net.Socket (twinsock.extras does too).
-from twinsock.const import FALLBACK_MTU, UDP_HEADER
+
+# IP + UDP header sizes, and the minimum MTUs avs_net assumes when the
+# platform cannot tell (576 for IPv4, 1280 for IPv6), by address family
+# (AF_INET4 = 1, AF_INET6 = 2). Here, their one user, rather than in
+# twinsock.const: every DTLS connect asks for the MTU, and would load const.
+UDP_HEADER = (0, 28, 48)
+FALLBACK_MTU = (0, 576, 1280)
 
 
 def install(cls):

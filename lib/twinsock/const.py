@@ -4,10 +4,7 @@
 DEFAULT_RECV_TIMEOUT_MS = 30000
 CONNECT_TIMEOUT_MS = 10000
 SEND_TIMEOUT_MS = 30000
-# IP + UDP header sizes, and the minimum MTUs avs_net assumes when the
-# platform cannot tell (576 for IPv4, 1280 for IPv6), by address family.
-UDP_HEADER = {1: 28, 2: 48}
-FALLBACK_MTU = {1: 576, 2: 1280}
+# (the fallback MTUs and header sizes: twinsock/backend.py, their one user)
 
 
 def __getattr__(name):
