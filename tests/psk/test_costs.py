@@ -1,8 +1,9 @@
 """The PSK engine's heap on the MicroPython unix port, as tools/bench/psk_cost.py
 measures it (.mpy, 192K heap): one session after its handshake within the 4 KB
 target, the engine's code (tls_psk_select and tls_psk, on top of the ready core)
-within the 14 KB target, and a CCM-8 client session loading no engine module
-beyond those that figure counts."""
+within the 14 KB target, a CCM-8 client session loading no engine module
+beyond those that figure counts, and a default DTLS-PSK socket's first session
+loading only the modules it needs."""
 
 from tools.bench import psk_cost
 
@@ -30,4 +31,13 @@ def test_session_and_code_heap():
     # (tls_psk_cbc, tls_psk_rare, tls_psk_cid, tls_psk_alert, tls_psk_server)
     # load only when used
     assert r["psk CCM-8"]["modules"] == ["twinsock_port.tls_psk"]
+    # a default DTLS-PSK socket's whole first session (connect, send, receive,
+    # cleanup) loads the socket layer, the selection and the engine, and the
+    # backend's MTU; never the mbedTLS engine, nor the engine's rare paths
+    assert r["first session modules"] == [
+        "twinsock.backend",
+        "twinsock.tls",
+        "twinsock_port.tls_psk",
+        "twinsock_port.tls_psk_select",
+    ], r
     print(r)
