@@ -46,6 +46,7 @@ if job["what"] == "first":
     # and what connect() loads), as an application's first session leaves it
     import micropython
     micropython.qstr_info()
+    ready = set(sys.modules)
     before = gc.mem_free()
     psk = twinsock.PskInfo(job["identity"].encode(), bytes.fromhex(job["key"]))
     s = twinsock.dtls_socket(twinsock.SSLConfig(psk))
@@ -58,7 +59,7 @@ if job["what"] == "first":
     gc.collect()
     used = before - gc.mem_free()
     micropython.qstr_info()
-    loaded = sorted(m for m in sys.modules if "tls" in m or m == "twinsock.backend")
+    loaded = sorted(m for m in sys.modules if m not in ready)
     print(json.dumps({"code": used, "modules": loaded}))
     sys.exit(0)
 if job["what"] in ("code", "layer"):
