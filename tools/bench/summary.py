@@ -8,7 +8,8 @@ which rewrites the blocks between `<!-- bench:NAME -->` and `<!-- /bench:NAME --
 
 The Pico W column is an estimate, not a measurement: the 64-bit unix figures divided
 by the 64-bit/32-bit ratio measured for each deployment form (docs/BENCHMARKS.md),
-minus the mbedTLS buffers a (D)TLS session takes from the heap on rp2."""
+for the DTLS session the "DTLS code" row loads the code of: a DTLS-PSK one with the
+default suites, on twinsock's own engine."""
 
 import json
 import os
@@ -24,9 +25,11 @@ RATIO_64_TO_32 = {"mpy": 55.8 / 38.6, "romfs": 33.2 / 18.6, "frozen": 18.4 / 9.2
 # built here (it needs a firmware build), so its column is ROMFS times this.
 FROZEN_OVER_ROMFS = 18.4 / 33.2
 PICO_W_HEAP = 192 * 1024  # gc heap of a Pico W with WLAN up, about what -X heapsize=192K gives
-# rp2: one TLS/DTLS session's mbedTLS buffers (16 KB in, 4 KB out, allocated as a
-# contiguous ~16.7 KB block) come from the Python heap (PLATFORMS.md, "Memory").
-SESSION_BUFFERS = 17 * 1024
+# What one DTLS-PSK session on twinsock's own engine holds after its handshake,
+# 64-bit: at most 4 KB, the bound tests/psk/test_costs.py guards (python -m
+# tools.bench.psk_cost measured 3,328 B at eee0b67). A certificate session runs on
+# mbedTLS instead, whose ~17 KB of buffers come from the Python heap on rp2.
+PSK_SESSION = 4 * 1024
 
 
 def rows_by_figure(report):
@@ -122,7 +125,7 @@ def pico_w_free(est, core, dtls, per_tls, form):
     if est[core][form] is None or est[dtls][form] is None:
         return "n/a"
     code = (est[core][form] + est[dtls][form]) / RATIO_64_TO_32[form]
-    session = per_tls / RATIO_64_TO_32["mpy"] + SESSION_BUFFERS
+    session = (per_tls + PSK_SESSION) / RATIO_64_TO_32["mpy"]
     return "~" + kb(PICO_W_HEAP - code - session)
 
 
