@@ -274,7 +274,9 @@ class OpenSSLEngine:
     def _install_ciphersuites(self, ctx, ids):
         if not ids:
             return
-        names = common.rare().pick_suites(ids, 1, available_suites(), "OpenSSL")
+        from twinsock_port.tls_suites import pick_suites
+
+        names = pick_suites(ids, 1, available_suites(), "OpenSSL")
         tls12 = [n for n in names if not n.startswith("TLS_")]
         tls13 = [n for n in names if n.startswith("TLS_")]
         try:

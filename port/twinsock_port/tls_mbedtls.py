@@ -159,7 +159,9 @@ class MbedTLSEngine(io.IOBase):
                 load_certificates(ctx, security, server_side, self._hostname)
             ids = getattr(config, "ciphersuites", None)
             if ids:
-                ctx.set_ciphers(_rare().pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
+                from twinsock_port.tls_suites import pick_suites
+
+                ctx.set_ciphers(pick_suites(ids, 2, ctx.get_ciphers(), "mbedTLS"))
             kwargs = {"server_side": server_side, "do_handshake_on_connect": False}
             if server_side:
                 if dtls:

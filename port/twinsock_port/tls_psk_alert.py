@@ -37,8 +37,9 @@ def error(number, sent=False, dtls=None):
 
     if number == "suites":
         from twinsock_port.tls_psk import NAMES
+        from twinsock_port.tls_suites import pick_suites
 
-        tls_rare.pick_suites(sent, 1, NAMES.values(), "the DTLS-PSK engine")
+        pick_suites(sent, 1, NAMES.values(), "the DTLS-PSK engine")
     if number is None:  # DTLS drops what it cannot decrypt, with no alert
         return tls_rare.timeout_error(sent[0], sent[1], True)
     if number == "late":

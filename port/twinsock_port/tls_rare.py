@@ -1,6 +1,7 @@
 # What a (D)TLS handshake that succeeds never runs, loaded when first needed
-# (a board pays heap for every line loaded): the error messages, alert names,
-# ciphersuite picking and record overhead (for OPT_INNER_MTU). Portable.
+# (a board pays heap for every line loaded): the error messages, alert names
+# and record overhead (for OPT_INNER_MTU). Portable. (Picking the configured
+# ciphersuites is tls_suites', beside the table: a session that goes well runs it.)
 import gc
 
 from twinsock.clock import ticks_add as _ticks_add, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
@@ -105,20 +106,6 @@ def late_alert(sock, alert, wait_ms=100):
     except OSError:
         pass
     return None
-
-
-def pick_suites(ids, column, available, library):
-    """The names (column 1: OpenSSL, 2: mbedTLS) of the configured suites
-    `ids` that `available` holds; ENOTSUP naming them all when none is."""
-    from twinsock_port.tls_suites import SUITES
-
-    names = [SUITES[i][column] for i in ids if i in SUITES and SUITES[i][column] in available]
-    if not names:
-        raise unsupported(
-            "none of the configured ciphersuites is built into %s: %s"
-            % (library, ", ".join(SUITES[i][0] if i in SUITES else "0x%04X" % i for i in ids)),
-        )
-    return names
 
 
 def verify_error(reason, hostname=None, lib_code=None, alert=None):

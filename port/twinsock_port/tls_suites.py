@@ -1,6 +1,7 @@
 # The one ciphersuite table, IANA id -> (IANA name, OpenSSL name, mbedTLS name),
-# and the TLS alert names. Loaded only when needed (a configured `ciphersuites`,
-# twinsock.ciphersuites(), an alert to name): a board pays heap for the tables.
+# the TLS alert names, and the pick of a config's `ciphersuites` from the table.
+# Loaded only when needed (a configured `ciphersuites`, twinsock.ciphersuites(),
+# an alert to name): a board pays heap for the tables.
 SUITES = {
     0x1301: ("TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", "TLS1-3-AES-128-GCM-SHA256"),
     0x1302: ("TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", "TLS1-3-AES-256-GCM-SHA384"),
@@ -123,3 +124,17 @@ ALERTS = {
     116: "certificate_required",
     120: "no_application_protocol",
 }
+
+
+def pick_suites(ids, column, available, library):
+    """The names (column 1: OpenSSL, 2: mbedTLS) of the configured suites
+    `ids` that `available` holds; ENOTSUP naming them all when none is."""
+    from twinsock.errors import unsupported
+
+    names = [SUITES[i][column] for i in ids if i in SUITES and SUITES[i][column] in available]
+    if not names:
+        raise unsupported(
+            "none of the configured ciphersuites is built into %s: %s"
+            % (library, ", ".join(SUITES[i][0] if i in SUITES else "0x%04X" % i for i in ids)),
+        )
+    return names

@@ -31,6 +31,10 @@ def test_session_and_code_heap():
     # (tls_psk_cbc, tls_psk_rare, tls_psk_cid, tls_psk_alert, tls_psk_server)
     # load only when used
     assert r["psk CCM-8"]["modules"] == ["twinsock_port.tls_psk"]
+    # sessions that go well, each with its ciphersuites configured, load no
+    # failure path (tls_rare's texts, TLSError) on either engine
+    for label in ("psk CCM-8", "psk CBC-SHA256", "mbedtls CBC-SHA256"):
+        assert r[label]["failure_modules"] == [], (label, r[label])
     # a default DTLS-PSK socket's whole first session (connect, send, receive,
     # cleanup) loads the socket layer, the selection and the engine, and the
     # backend's MTU (every module new since the ready core is listed): never the

@@ -113,10 +113,14 @@ for i in range(job["rounds"]):
         # need none beyond those the code figure counts (asked before the
         # cipher query, one of the rare ones that loads its own)
         modules = sorted(m for m in sys.modules if "tls_psk" in m)
+        # and the failure paths (error texts, TLSError): a session that goes
+        # well, configured suites and all, loads none of them
+        failure = [m for m in ("twinsock_port.tls_rare", "twinsock.tlserror") if m in sys.modules]
     cipher = s._engine.cipher()
     s.cleanup()
 result = {"handshakes": handshakes, "trips": trips, "sessions": sessions}
 result["modules"] = modules
+result["failure_modules"] = failure
 result["cipher"] = cipher
 print(json.dumps(result))
 """
@@ -202,6 +206,7 @@ def measure(rounds):
                     "round_trip_1k_ms": median(r["trips"]),
                     "session_bytes": median(r["sessions"]) if r["sessions"] else None,
                     "modules": r["modules"],
+                    "failure_modules": r["failure_modules"],
                 }
             for engine in ("psk", "mbedtls"):
                 code = run_probe(tmp, dict(base, what="code", engine=engine))
