@@ -40,34 +40,26 @@ if job["what"] not in ("layer", "first"):
 # (the package and its platform shim, which any socket loads before an engine)
 twinsock.initialize()
 gc.collect()
-if job["what"] == "first":
-    # a default DTLS-PSK socket's first session, freed again: what stays is the
-    # code it loaded (the socket layer, the engine's selection and the engine,
-    # and what connect() loads), as an application's first session leaves it
-    import micropython
-    micropython.qstr_info()
-    ready = set(sys.modules)
-    before = gc.mem_free()
-    psk = twinsock.PskInfo(job["identity"].encode(), bytes.fromhex(job["key"]))
-    s = twinsock.dtls_socket(twinsock.SSLConfig(psk))
-    s.set_opt(twinsock.OPT_RECV_TIMEOUT, 5000)
-    s.connect("127.0.0.1", job["port"])
-    s.send(bytes(1024))
-    assert s.receive(2048) == bytes(1024)
-    s.cleanup()
-    s = psk = None
-    gc.collect()
-    used = before - gc.mem_free()
-    micropython.qstr_info()
-    loaded = sorted(m for m in sys.modules if m not in ready)
-    print(json.dumps({"code": used, "modules": loaded}))
-    sys.exit(0)
-if job["what"] in ("code", "layer"):
+if job["what"] in ("code", "layer", "first"):
     import micropython
     micropython.qstr_info()  # the qstr pools before and after, for the driver
+    ready = set(sys.modules)
     before = gc.mem_free()
     if job["what"] == "layer":
         import twinsock.tls  # the secure socket every engine runs under
+    elif job["what"] == "first":
+        # a default DTLS-PSK socket's first session, freed again: what stays is
+        # the code it loaded (the socket layer, the engine's selection and the
+        # engine, and what connect() loads), as an application's first session
+        # leaves it
+        psk = twinsock.PskInfo(job["identity"].encode(), bytes.fromhex(job["key"]))
+        s = twinsock.dtls_socket(twinsock.SSLConfig(psk))
+        s.set_opt(twinsock.OPT_RECV_TIMEOUT, 5000)
+        s.connect("127.0.0.1", job["port"])
+        s.send(bytes(1024))
+        assert s.receive(2048) == bytes(1024)
+        s.cleanup()
+        s = psk = None
     elif job["engine"] == "psk":
         from twinsock_port import tls_psk_select, tls_psk
     else:
@@ -75,7 +67,8 @@ if job["what"] in ("code", "layer"):
     gc.collect()
     used = before - gc.mem_free()
     micropython.qstr_info()
-    print(json.dumps({"code": used}))
+    loaded = sorted(m for m in sys.modules if m not in ready)
+    print(json.dumps({"code": used, "modules": loaded}))
     sys.exit(0)
 if job["engine"] == "psk":
     from twinsock_port import tls_psk as engine
