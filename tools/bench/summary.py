@@ -16,6 +16,7 @@ import os
 import re
 import sys
 
+from tools.bench import psk_cost
 from tools.bench.run import ROOT
 
 # 64-bit unix port over a 32-bit build of the same MicroPython, core ready, twinsock
@@ -26,10 +27,11 @@ RATIO_64_TO_32 = {"mpy": 55.8 / 38.6, "romfs": 33.2 / 18.6, "frozen": 18.4 / 9.2
 FROZEN_OVER_ROMFS = 18.4 / 33.2
 PICO_W_HEAP = 192 * 1024  # gc heap of a Pico W with WLAN up, about what -X heapsize=192K gives
 # What one DTLS-PSK session on twinsock's own engine holds after its handshake,
-# 64-bit: at most 4 KB, the bound tests/psk/test_costs.py guards (python -m
-# tools.bench.psk_cost measured 3,328 B at eee0b67). A certificate session runs on
-# mbedTLS instead, whose ~17 KB of buffers come from the Python heap on rp2.
-PSK_SESSION = 4 * 1024
+# 64-bit: at most psk_cost's session target (4 KB), the bound tests/psk/test_costs.py
+# guards (python -m tools.bench.psk_cost measured 3,328 B at eee0b67). A certificate
+# session runs on mbedTLS instead, whose ~17 KB of buffers come from the Python heap
+# on rp2.
+PSK_SESSION = psk_cost.TARGETS["session_kb"] * 1024
 
 
 def rows_by_figure(report):
